@@ -1,0 +1,1 @@
+//! MLflow's JSON forms and OTLP conversion (spec §3).

@@ -1,0 +1,38 @@
+//! The small, stable core of clew: MLflow's tracing entities, their wire forms and the
+//! search filter grammar. Pure: no I/O, no async.
+//!
+//! ```
+//! use clew_model::{TraceId, SpanId};
+//! let id = TraceId::from_u128(0x0af7651916cd43dd8448eb211c80319c);
+//! assert_eq!(id.to_mlflow(), "tr-0af7651916cd43dd8448eb211c80319c");
+//! assert_eq!(SpanId::from_u64(1).to_hex(), "0000000000000001");
+//! ```
+
+pub mod chat;
+pub mod document;
+pub mod error;
+pub mod event;
+pub mod experiment;
+pub mod filter;
+pub mod ids;
+pub mod json;
+pub mod keys;
+pub mod pyjson;
+pub mod span;
+pub mod span_type;
+pub mod status;
+pub mod summary;
+pub mod trace;
+pub mod trace_info;
+
+pub use chat::{ChatMessage, ChatTool, ChatToolFunction, ToolCall, ToolCallFunction};
+pub use document::Document;
+pub use error::ModelError;
+pub use event::SpanEvent;
+pub use experiment::Experiment;
+pub use ids::{SpanId, TraceId};
+pub use span::{Attributes, Span};
+pub use span_type::SpanType;
+pub use status::{SpanStatus, SpanStatusCode};
+pub use trace::{NameMatcher, Trace, TraceData};
+pub use trace_info::{TraceInfo, TraceLocation, TraceState};

@@ -1,0 +1,1 @@
+//! JSON text exactly as Python's `json.dumps` writes it.

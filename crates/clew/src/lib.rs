@@ -1,0 +1,1 @@
+//! clew: tracing for LLM and agent applications.
