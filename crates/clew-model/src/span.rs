@@ -1,6 +1,6 @@
 //! A finished span. Attribute values are kept as MLflow keeps them: JSON text.
 
-use crate::{keys, SpanEvent, SpanId, SpanStatus, SpanType, TraceId};
+use crate::{keys, SpanEvent, SpanId, SpanLink, SpanStatus, SpanType, TraceId};
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -20,6 +20,8 @@ pub struct Span {
     /// Key → JSON text. Use [`Span::get_attribute`] for the decoded value.
     pub attributes: Attributes,
     pub events: Vec<SpanEvent>,
+    /// Links to other spans (OTel span links); usually empty.
+    pub links: Vec<SpanLink>,
 }
 
 impl Span {
