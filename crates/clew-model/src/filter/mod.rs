@@ -2,7 +2,14 @@
 //! entries into an AST; errors say where in the string and what is wrong.
 
 pub mod ast;
+mod error;
+mod field;
+mod lexer;
+mod order_by;
 mod parser;
+mod rules;
+mod suggest;
 
 pub use ast::*;
-pub use parser::{parse_filter, parse_order_by, FilterError};
+pub use order_by::{parse_order_by, parse_order_by_list};
+pub use parser::{parse_filter, FilterError};
