@@ -24,7 +24,11 @@ fn error(s: &str) -> FilterError {
 /// Asserts the error's position and that its message contains `needle`.
 fn assert_error(s: &str, position: usize, needle: &str) {
     let e = error(s);
-    assert!(e.message.contains(needle), "{s:?}: message {:?} lacks {needle:?}", e.message);
+    assert!(
+        e.message.contains(needle),
+        "{s:?}: message {:?} lacks {needle:?}",
+        e.message
+    );
     assert_eq!(e.position, position, "{s:?}: {e}");
 }
 
@@ -69,7 +73,10 @@ fn attribute_prefixes_are_interchangeable() {
         let filter = format!("{prefix}status = 'OK'");
         assert_eq!(field_of(&filter), attr(TraceAttribute::Status), "{filter}");
     }
-    assert_eq!(field_of("trace.text ILIKE '%q%'"), attr(TraceAttribute::Text));
+    assert_eq!(
+        field_of("trace.text ILIKE '%q%'"),
+        attr(TraceAttribute::Text)
+    );
     assert_eq!(field_of("`status` = 'OK'"), attr(TraceAttribute::Status));
 }
 
@@ -78,7 +85,10 @@ fn tag_and_metadata_prefixes() {
     assert_eq!(field_of("tag.env = 'prod'"), Field::Tag("env".into()));
     assert_eq!(field_of("tags.env = 'prod'"), Field::Tag("env".into()));
     assert_eq!(field_of("metadata.k = 'v'"), Field::Metadata("k".into()));
-    assert_eq!(field_of("request_metadata.k = 'v'"), Field::Metadata("k".into()));
+    assert_eq!(
+        field_of("request_metadata.k = 'v'"),
+        Field::Metadata("k".into())
+    );
 }
 
 #[test]
@@ -107,21 +117,45 @@ fn every_key_quoting_form() {
 fn span_fields() {
     assert_eq!(field_of("span.name = 'llm'"), Field::Span(SpanField::Name));
     assert_eq!(field_of("span.type = 'LLM'"), Field::Span(SpanField::Type));
-    assert_eq!(field_of("span.status = 'ERROR'"), Field::Span(SpanField::Status));
-    assert_eq!(field_of("span.content LIKE '%x%'"), Field::Span(SpanField::Content));
+    assert_eq!(
+        field_of("span.status = 'ERROR'"),
+        Field::Span(SpanField::Status)
+    );
+    assert_eq!(
+        field_of("span.content LIKE '%x%'"),
+        Field::Span(SpanField::Content)
+    );
     let model = Field::Span(SpanField::Attribute("llm.model".into()));
     assert_eq!(field_of("span.attributes.llm.model LIKE '%gpt%'"), model);
     assert_eq!(field_of("span.attributes.`llm.model` LIKE '%gpt%'"), model);
-    assert_eq!(field_of("span.attributes.\"llm.model\" LIKE '%gpt%'"), model);
-    assert_eq!(field_of("span.attributes.foo = 'x'"), Field::Span(SpanField::Attribute("foo".into())));
+    assert_eq!(
+        field_of("span.attributes.\"llm.model\" LIKE '%gpt%'"),
+        model
+    );
+    assert_eq!(
+        field_of("span.attributes.foo = 'x'"),
+        Field::Span(SpanField::Attribute("foo".into()))
+    );
 }
 
 #[test]
 fn assessment_and_issue_fields() {
-    assert_eq!(field_of("feedback.rating = 'good'"), Field::Feedback("rating".into()));
-    assert_eq!(field_of("feedback.`my score` = '5'"), Field::Feedback("my score".into()));
-    assert_eq!(field_of("expectation.answer = 'x'"), Field::Expectation("answer".into()));
-    assert_eq!(field_of("expectation.`expected.facts` = 'x'"), Field::Expectation("expected.facts".into()));
+    assert_eq!(
+        field_of("feedback.rating = 'good'"),
+        Field::Feedback("rating".into())
+    );
+    assert_eq!(
+        field_of("feedback.`my score` = '5'"),
+        Field::Feedback("my score".into())
+    );
+    assert_eq!(
+        field_of("expectation.answer = 'x'"),
+        Field::Expectation("answer".into())
+    );
+    assert_eq!(
+        field_of("expectation.`expected.facts` = 'x'"),
+        Field::Expectation("expected.facts".into())
+    );
     assert_eq!(field_of("issue.id = 'iss-1'"), Field::IssueId);
 }
 
@@ -185,7 +219,9 @@ fn operator_matrix() {
     let key_value = &[Eq, Ne, Like, ILike, RLike, IsNull, IsNotNull][..];
     let pattern = &[Like, ILike][..];
     let span_attribute = &[Eq, Ne, Like, ILike, RLike][..];
-    let assessment = &[Eq, Ne, Gt, Ge, Lt, Le, Like, ILike, RLike, IsNull, IsNotNull][..];
+    let assessment = &[
+        Eq, Ne, Gt, Ge, Lt, Le, Like, ILike, RLike, IsNull, IsNotNull,
+    ][..];
     let eq_only = &[Eq][..];
     // (identifier, accepted operators, numeric value for > etc., scalar value)
     let table: &[(&str, &[CompareOp], bool, &str)] = &[
@@ -221,7 +257,13 @@ fn operator_matrix() {
                 let e = result.expect_err(&filter);
                 let op_position = identifier.len() + 1;
                 assert_eq!(e.position, op_position, "{filter:?}: {e}");
-                assert!(e.message.starts_with(&format!("operator '{}' is not supported for", op_syntax(op))), "{filter:?}: {e}");
+                assert!(
+                    e.message.starts_with(&format!(
+                        "operator '{}' is not supported for",
+                        op_syntax(op)
+                    )),
+                    "{filter:?}: {e}"
+                );
             }
         }
     }
@@ -236,7 +278,13 @@ fn operators_are_case_insensitive() {
     assert_eq!(parse_one("status not in ('OK')").op, CompareOp::NotIn);
     assert_eq!(parse_one("tag.a is null").op, CompareOp::IsNull);
     assert_eq!(parse_one("tag.a Is Not Null").op, CompareOp::IsNotNull);
-    assert_eq!(parse_filter("status = 'OK' and tag.a = 'b' AnD tag.c = 'd'").unwrap().clauses.len(), 3);
+    assert_eq!(
+        parse_filter("status = 'OK' and tag.a = 'b' AnD tag.c = 'd'")
+            .unwrap()
+            .clauses
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -244,7 +292,10 @@ fn operators_without_spaces() {
     let c = parse_one("timestamp_ms>=5");
     assert_eq!((c.op, c.value), (CompareOp::Ge, FilterValue::Number(5.0)));
     assert_eq!(parse_one("tag.a!='b'").value, s("b"));
-    assert_eq!(parse_one("status IN('a','b')").value, FilterValue::List(vec!["a".into(), "b".into()]));
+    assert_eq!(
+        parse_one("status IN('a','b')").value,
+        FilterValue::List(vec!["a".into(), "b".into()])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,30 +314,79 @@ fn string_quoting_forms() {
     assert_eq!(parse_one(r#"tag.a = 'say "hi"'"#).value, s(r#"say "hi""#));
     // LIKE escapes and other backslashes reach the pattern unchanged.
     assert_eq!(parse_one(r"tag.a LIKE '100\%'").value, s(r"100\%"));
-    assert_eq!(parse_one("tag.a = 'AND status = ''x'''").value, s("AND status = 'x'"));
+    assert_eq!(
+        parse_one("tag.a = 'AND status = ''x'''").value,
+        s("AND status = 'x'")
+    );
     assert_eq!(parse_one("tag.a = '日本語 ✓'").value, s("日本語 ✓"));
 }
 
 #[test]
 fn numbers_for_numeric_attributes() {
-    assert_eq!(parse_one("timestamp_ms > 1700000000000").value, FilterValue::Number(1_700_000_000_000.0));
-    assert_eq!(parse_one("execution_time_ms <= 1.5").value, FilterValue::Number(1.5));
-    assert_eq!(parse_one("timestamp_ms > 1.5e3").value, FilterValue::Number(1500.0));
-    assert_eq!(parse_one("timestamp_ms > -5").value, FilterValue::Number(-5.0));
+    assert_eq!(
+        parse_one("timestamp_ms > 1700000000000").value,
+        FilterValue::Number(1_700_000_000_000.0)
+    );
+    assert_eq!(
+        parse_one("execution_time_ms <= 1.5").value,
+        FilterValue::Number(1.5)
+    );
+    assert_eq!(
+        parse_one("timestamp_ms > 1.5e3").value,
+        FilterValue::Number(1500.0)
+    );
+    assert_eq!(
+        parse_one("timestamp_ms > -5").value,
+        FilterValue::Number(-5.0)
+    );
     // MLflow hands a quoted value to SQL, where the numeric column coerces it.
-    assert_eq!(parse_one("timestamp_ms > '1700000000000'").value, FilterValue::Number(1_700_000_000_000.0));
-    assert_eq!(parse_one("end_time != \"42\"").value, FilterValue::Number(42.0));
-    assert_error("timestamp_ms > 'yesterday'", 15, "expected a number for attribute 'timestamp_ms'");
+    assert_eq!(
+        parse_one("timestamp_ms > '1700000000000'").value,
+        FilterValue::Number(1_700_000_000_000.0)
+    );
+    assert_eq!(
+        parse_one("end_time != \"42\"").value,
+        FilterValue::Number(42.0)
+    );
+    assert_error(
+        "timestamp_ms > 'yesterday'",
+        15,
+        "expected a number for attribute 'timestamp_ms'",
+    );
 }
 
 #[test]
 fn numbers_are_rejected_for_string_fields() {
-    assert_error("status = 5", 9, "expected a quoted string value for attribute 'status'");
-    assert_error("name = 5", 7, "expected a quoted string value for attribute 'name'");
-    assert_error("tag.env = 5", 10, "expected a quoted string value for tag 'env'");
-    assert_error("metadata.k = 5", 13, "expected a quoted string value for metadata 'k'");
-    assert_error("span.name = 5", 12, "expected a quoted string value for span.name");
-    assert_error("issue.id = 5", 11, "expected a quoted string value for issue.id");
+    assert_error(
+        "status = 5",
+        9,
+        "expected a quoted string value for attribute 'status'",
+    );
+    assert_error(
+        "name = 5",
+        7,
+        "expected a quoted string value for attribute 'name'",
+    );
+    assert_error(
+        "tag.env = 5",
+        10,
+        "expected a quoted string value for tag 'env'",
+    );
+    assert_error(
+        "metadata.k = 5",
+        13,
+        "expected a quoted string value for metadata 'k'",
+    );
+    assert_error(
+        "span.name = 5",
+        12,
+        "expected a quoted string value for span.name",
+    );
+    assert_error(
+        "issue.id = 5",
+        11,
+        "expected a quoted string value for issue.id",
+    );
 }
 
 #[test]
@@ -294,15 +394,26 @@ fn assessments_compare_numbers_with_ordering_operators_only() {
     let c = parse_one("feedback.score >= 0.8");
     assert_eq!((c.op, c.value), (CompareOp::Ge, FilterValue::Number(0.8)));
     assert_eq!(parse_one("feedback.score = '5'").value, s("5"));
-    assert_error("feedback.score = 5", 17, "expected a quoted string value for feedback 'score'");
-    assert_error("expectation.x > '3'", 16, "expected a number for expectation 'x' with '>'");
+    assert_error(
+        "feedback.score = 5",
+        17,
+        "expected a quoted string value for feedback 'score'",
+    );
+    assert_error(
+        "expectation.x > '3'",
+        16,
+        "expected a number for expectation 'x' with '>'",
+    );
 }
 
 #[test]
 fn null_values() {
     let c = parse_one("tag.env IS NOT NULL");
     assert_eq!((c.op, c.value), (CompareOp::IsNotNull, FilterValue::None));
-    assert_eq!(parse_one("feedback.rating IS NULL").value, FilterValue::None);
+    assert_eq!(
+        parse_one("feedback.rating IS NULL").value,
+        FilterValue::None
+    );
     assert_error("tag.env = NULL", 10, "IS NULL");
 }
 
@@ -310,23 +421,55 @@ fn null_values() {
 fn lists_for_in_and_not_in() {
     let expected = FilterValue::List(vec!["OK".into(), "ERROR".into()]);
     assert_eq!(parse_one("status IN ('OK', 'ERROR')").value, expected);
-    assert_eq!(parse_one("status NOT IN (\"OK\",\"ERROR\")").value, expected);
-    assert_eq!(parse_one("span.type IN ('LLM')").value, FilterValue::List(vec!["LLM".into()]));
-    assert_eq!(parse_one("request_id IN ('a',)").value, FilterValue::List(vec!["a".into()]));
-    assert_eq!(parse_one("run_id IN ('r1', 'r2')").value, FilterValue::List(vec!["r1".into(), "r2".into()]));
+    assert_eq!(
+        parse_one("status NOT IN (\"OK\",\"ERROR\")").value,
+        expected
+    );
+    assert_eq!(
+        parse_one("span.type IN ('LLM')").value,
+        FilterValue::List(vec!["LLM".into()])
+    );
+    assert_eq!(
+        parse_one("request_id IN ('a',)").value,
+        FilterValue::List(vec!["a".into()])
+    );
+    assert_eq!(
+        parse_one("run_id IN ('r1', 'r2')").value,
+        FilterValue::List(vec!["r1".into(), "r2".into()])
+    );
     assert_error("status IN ()", 10, "must not be empty");
-    assert_error("status IN ('OK', 1)", 17, "list items must be quoted strings");
+    assert_error(
+        "status IN ('OK', 1)",
+        17,
+        "list items must be quoted strings",
+    );
     assert_error("status IN ('OK'", 10, "unclosed '('");
     assert_error("status IN 'OK'", 10, "expected a parenthesised list");
-    assert_error("status = ('OK')", 9, "a list value is only allowed with IN / NOT IN");
-    assert_error("timestamp_ms IN ('1')", 13, "operator 'IN' is not supported for attribute 'timestamp_ms'");
-    assert_error("tag.env IN ('a')", 8, "operator 'IN' is not supported for tag 'env'");
+    assert_error(
+        "status = ('OK')",
+        9,
+        "a list value is only allowed with IN / NOT IN",
+    );
+    assert_error(
+        "timestamp_ms IN ('1')",
+        13,
+        "operator 'IN' is not supported for attribute 'timestamp_ms'",
+    );
+    assert_error(
+        "tag.env IN ('a')",
+        8,
+        "operator 'IN' is not supported for tag 'env'",
+    );
 }
 
 #[test]
 fn prompt_values_are_name_slash_version() {
     assert_eq!(parse_one("prompt = 'qa-prompt/3'").value, s("qa-prompt/3"));
-    assert_error("prompt = 'qa-prompt'", 9, "expected a prompt as 'name/version'");
+    assert_error(
+        "prompt = 'qa-prompt'",
+        9,
+        "expected a prompt as 'name/version'",
+    );
     assert_error("prompt = 'a/b/c'", 9, "expected a prompt as 'name/version'");
 }
 
@@ -334,7 +477,10 @@ fn prompt_values_are_name_slash_version() {
 fn bare_words_must_be_quoted() {
     let e = error("tag.env = prod");
     assert_eq!(e.position, 10);
-    assert_eq!(e.message, "expected a quoted string value, found prod; write 'prod'");
+    assert_eq!(
+        e.message,
+        "expected a quoted string value, found prod; write 'prod'"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +516,10 @@ fn comparison_positions_are_byte_ranges() {
     let input = "tag.ü = 'é' AND status IN ('OK')";
     let filter = parse_filter(input).unwrap();
     assert_eq!(filter.clauses[0].position, (0, 13));
-    assert_eq!(&input[filter.clauses[1].position.0..filter.clauses[1].position.1], "status IN ('OK')");
+    assert_eq!(
+        &input[filter.clauses[1].position.0..filter.clauses[1].position.1],
+        "status IN ('OK')"
+    );
 }
 
 #[test]
@@ -386,20 +535,59 @@ fn empty_and_blank_filters_match_everything() {
 #[test]
 fn unknown_attribute_state_suggests_status() {
     let e = error("status = 'OK' AND state = 'x'");
-    assert_eq!(e.to_string(), "invalid filter at position 18: unknown attribute 'state' (did you mean 'status'?)");
-    assert_error("trace.state = 'OK'", 6, "unknown attribute 'state' (did you mean 'status'?)");
-    assert_error("STATUS = 'OK'", 0, "unknown attribute 'STATUS' (did you mean 'status'?)");
-    assert_error("foo = 'x'", 0, "unknown attribute 'foo'; expected one of: timestamp_ms");
+    assert_eq!(
+        e.to_string(),
+        "invalid filter at position 18: unknown attribute 'state' (did you mean 'status'?)"
+    );
+    assert_error(
+        "trace.state = 'OK'",
+        6,
+        "unknown attribute 'state' (did you mean 'status'?)",
+    );
+    assert_error(
+        "STATUS = 'OK'",
+        0,
+        "unknown attribute 'STATUS' (did you mean 'status'?)",
+    );
+    assert_error(
+        "foo = 'x'",
+        0,
+        "unknown attribute 'foo'; expected one of: timestamp_ms",
+    );
 }
 
 #[test]
 fn unknown_prefixes_and_keys() {
-    assert_error("tagz.env = 'x'", 0, "unknown field type 'tagz' (did you mean 'tag'?)");
-    assert_error("TAG.env = 'x'", 0, "unknown field type 'TAG' (did you mean 'tag'?)");
-    assert_error("span.nme = 'x'", 5, "unknown span field 'nme' (did you mean 'name'?)");
-    assert_error("span.attributes = 'x'", 15, "missing attribute name after 'span.attributes.'");
-    assert_error("span.attributes. = 'x'", 16, "missing attribute name after 'span.attributes.'");
-    assert_error("issue.name = 'x'", 6, "unknown issue field 'name'; only issue.id is supported");
+    assert_error(
+        "tagz.env = 'x'",
+        0,
+        "unknown field type 'tagz' (did you mean 'tag'?)",
+    );
+    assert_error(
+        "TAG.env = 'x'",
+        0,
+        "unknown field type 'TAG' (did you mean 'tag'?)",
+    );
+    assert_error(
+        "span.nme = 'x'",
+        5,
+        "unknown span field 'nme' (did you mean 'name'?)",
+    );
+    assert_error(
+        "span.attributes = 'x'",
+        15,
+        "missing attribute name after 'span.attributes.'",
+    );
+    assert_error(
+        "span.attributes. = 'x'",
+        16,
+        "missing attribute name after 'span.attributes.'",
+    );
+    assert_error(
+        "issue.name = 'x'",
+        6,
+        "unknown issue field 'name'; only issue.id is supported",
+    );
     assert_error("tag. = 'x'", 4, "missing key after 'tag.'");
     assert_error("feedback. = 'x'", 9, "missing key after 'feedback.'");
 }
@@ -407,21 +595,56 @@ fn unknown_prefixes_and_keys() {
 #[test]
 fn unsupported_syntax() {
     let e = error("status = 'OK' OR status = 'ERROR'");
-    assert_eq!(e.to_string(), "invalid filter at position 14: OR is not supported; combine conditions with AND");
-    assert_error("status = 'OK' or status = 'ERROR'", 14, "OR is not supported");
-    assert_error("(status = 'OK')", 0, "parentheses for grouping are not supported");
-    assert_error("status = 'OK' AND (tag.a = 'b')", 18, "parentheses for grouping are not supported");
-    assert_error("status = 'OK'; DROP TABLE traces", 13, "multiple statements are not supported");
-    assert_error("status = 'OK';", 13, "multiple statements are not supported");
-    assert_error("NOT status = 'OK'", 0, "NOT is only supported in 'NOT IN' and 'IS NOT NULL'");
+    assert_eq!(
+        e.to_string(),
+        "invalid filter at position 14: OR is not supported; combine conditions with AND"
+    );
+    assert_error(
+        "status = 'OK' or status = 'ERROR'",
+        14,
+        "OR is not supported",
+    );
+    assert_error(
+        "(status = 'OK')",
+        0,
+        "parentheses for grouping are not supported",
+    );
+    assert_error(
+        "status = 'OK' AND (tag.a = 'b')",
+        18,
+        "parentheses for grouping are not supported",
+    );
+    assert_error(
+        "status = 'OK'; DROP TABLE traces",
+        13,
+        "multiple statements are not supported",
+    );
+    assert_error(
+        "status = 'OK';",
+        13,
+        "multiple statements are not supported",
+    );
+    assert_error(
+        "NOT status = 'OK'",
+        0,
+        "NOT is only supported in 'NOT IN' and 'IS NOT NULL'",
+    );
 }
 
 #[test]
 fn misplaced_and() {
     assert_error("status = 'OK' AND", 14, "expected a condition after AND");
     assert_error("AND status = 'OK'", 0, "expected a condition before AND");
-    assert_error("status = 'OK' AND AND tag.a = 'b'", 18, "expected a condition before AND");
-    assert_error("status = 'OK' tag.a = 'b'", 14, "expected AND between conditions, found 'tag.a'");
+    assert_error(
+        "status = 'OK' AND AND tag.a = 'b'",
+        18,
+        "expected a condition before AND",
+    );
+    assert_error(
+        "status = 'OK' tag.a = 'b'",
+        14,
+        "expected AND between conditions, found 'tag.a'",
+    );
 }
 
 #[test]
@@ -438,19 +661,51 @@ fn operator_errors() {
     assert_error("status IN", 9, "expected a value after 'IN'");
     assert_error("= 'x'", 0, "expected a field name, found '='");
     assert_error("'status' = 'x'", 0, "expected a field name");
-    assert_error("text = 'x'", 5, "operator '=' is not supported for attribute 'text'; use one of: LIKE, ILIKE");
+    assert_error(
+        "text = 'x'",
+        5,
+        "operator '=' is not supported for attribute 'text'; use one of: LIKE, ILIKE",
+    );
     assert_error("span.content = 'x'", 13, "use one of: LIKE, ILIKE");
-    assert_error("timestamp_ms LIKE '5'", 13, "use one of: =, !=, >, >=, <, <=");
-    assert_error("status IS NULL", 7, "operator 'IS NULL' is not supported for attribute 'status'");
-    assert_error("issue.id != 'x'", 9, "operator '!=' is not supported for issue.id; use one of: =");
-    assert_error("prompt LIKE 'a/1'", 7, "operator 'LIKE' is not supported for attribute 'prompt'");
+    assert_error(
+        "timestamp_ms LIKE '5'",
+        13,
+        "use one of: =, !=, >, >=, <, <=",
+    );
+    assert_error(
+        "status IS NULL",
+        7,
+        "operator 'IS NULL' is not supported for attribute 'status'",
+    );
+    assert_error(
+        "issue.id != 'x'",
+        9,
+        "operator '!=' is not supported for issue.id; use one of: =",
+    );
+    assert_error(
+        "prompt LIKE 'a/1'",
+        7,
+        "operator 'LIKE' is not supported for attribute 'prompt'",
+    );
 }
 
 #[test]
 fn lexical_errors() {
-    assert_error("tag.env = 'prod", 10, "unterminated string: missing closing '");
-    assert_error("tag.env = \"prod", 10, "unterminated string: missing closing \"");
-    assert_error("tag.`env = 'x'", 4, "unterminated quoted name: missing closing `");
+    assert_error(
+        "tag.env = 'prod",
+        10,
+        "unterminated string: missing closing '",
+    );
+    assert_error(
+        "tag.env = \"prod",
+        10,
+        "unterminated string: missing closing \"",
+    );
+    assert_error(
+        "tag.`env = 'x'",
+        4,
+        "unterminated quoted name: missing closing `",
+    );
     assert_error("timestamp_ms > 12abc", 15, "invalid number '12abc'");
     assert_error("timestamp_ms > 0x10", 15, "invalid number '0x10'");
     assert_error("tag.env = 'x' # comment", 14, "unexpected character '#'");
@@ -485,13 +740,33 @@ fn every_order_by_key() {
         ("tag.env", OrderKey::Tag("env".into())),
         ("tags.`team name`", OrderKey::Tag("team name".into())),
         ("tag.'env'", OrderKey::Tag("env".into())),
-        ("metadata.mlflow.trace.user", OrderKey::Metadata("mlflow.trace.user".into())),
-        ("request_metadata.\"mlflow.x\"", OrderKey::Metadata("mlflow.x".into())),
+        (
+            "metadata.mlflow.trace.user",
+            OrderKey::Metadata("mlflow.trace.user".into()),
+        ),
+        (
+            "request_metadata.\"mlflow.x\"",
+            OrderKey::Metadata("mlflow.x".into()),
+        ),
     ];
     for (entry, key) in cases {
-        assert_eq!(parse_order_by(entry), Ok(OrderBy { key: key.clone(), ascending: true }), "{entry}");
+        assert_eq!(
+            parse_order_by(entry),
+            Ok(OrderBy {
+                key: key.clone(),
+                ascending: true
+            }),
+            "{entry}"
+        );
         let descending = format!("{entry} DESC");
-        assert_eq!(parse_order_by(&descending), Ok(OrderBy { key, ascending: false }), "{descending}");
+        assert_eq!(
+            parse_order_by(&descending),
+            Ok(OrderBy {
+                key,
+                ascending: false
+            }),
+            "{descending}"
+        );
     }
 }
 
@@ -506,7 +781,10 @@ fn order_by_direction() {
 #[test]
 fn order_by_errors() {
     let e = parse_order_by("state DESC").unwrap_err();
-    assert_eq!((e.position, e.message.as_str()), (0, "unknown attribute 'state' (did you mean 'status'?)"));
+    assert_eq!(
+        (e.position, e.message.as_str()),
+        (0, "unknown attribute 'state' (did you mean 'status'?)")
+    );
     let cases = [
         ("", 0, "expected a key to order by"),
         ("status DOWN", 7, "expected ASC or DESC, found 'DOWN'"),
@@ -514,7 +792,11 @@ fn order_by_errors() {
         ("tag.env DESC NULLS LAST", 13, "unexpected 'NULLS'"),
         ("end_time", 0, "cannot order by 'end_time'"),
         ("trace.end_time_ms DESC", 6, "cannot order by 'end_time_ms'"),
-        ("client_request_id", 0, "unknown attribute 'client_request_id'"),
+        (
+            "client_request_id",
+            0,
+            "unknown attribute 'client_request_id'",
+        ),
         ("span.name", 0, "cannot order by span fields"),
         ("feedback.score DESC", 0, "cannot order by feedback fields"),
         ("tag.", 4, "missing key after 'tag.'"),
@@ -530,8 +812,15 @@ fn order_by_errors() {
 
 #[test]
 fn order_by_list_rejects_duplicates_through_aliases() {
-    let list = |entries: &[&str]| -> Vec<String> { entries.iter().map(|e| e.to_string()).collect() };
-    let parsed = parse_order_by_list(&list(&["timestamp_ms DESC", "status", "tag.env", "metadata.env"])).unwrap();
+    let list =
+        |entries: &[&str]| -> Vec<String> { entries.iter().map(|e| e.to_string()).collect() };
+    let parsed = parse_order_by_list(&list(&[
+        "timestamp_ms DESC",
+        "status",
+        "tag.env",
+        "metadata.env",
+    ]))
+    .unwrap();
     assert_eq!(parsed.len(), 4);
     assert!(!parsed[0].ascending);
     assert_eq!(parse_order_by_list(&[]).unwrap(), vec![]);
@@ -562,9 +851,14 @@ fn pinned_mlflow_behaviours() {
     // MLflow: "name <> 'x'" -> Invalid comparator '<>' (rejected by the store).
     assert!(parse_filter("name <> 'x'").is_err());
     // MLflow: "timestamp_ms > '123'" accepted; the quoted value reaches SQL.
-    assert_eq!(parse_one("timestamp_ms > '123'").value, FilterValue::Number(123.0));
+    assert_eq!(
+        parse_one("timestamp_ms > '123'").value,
+        FilterValue::Number(123.0)
+    );
     // MLflow: "timestamp_ms = 1.5", "timestamp_ms > 1.5e3", "timestamp_ms > -5" accepted.
-    assert!(parse_filter("timestamp_ms = 1.5 AND timestamp_ms > 1.5e3 AND timestamp_ms > -5").is_ok());
+    assert!(
+        parse_filter("timestamp_ms = 1.5 AND timestamp_ms > 1.5e3 AND timestamp_ms > -5").is_ok()
+    );
     // MLflow: "status IN ('a')" and 'status IN ("a", "b")' accepted; "status IN ()" rejected.
     assert!(parse_filter("status IN ('a') AND status IN (\"a\", \"b\")").is_ok());
     // MLflow: "tag.'env'", 'tag."env"', "tag.`env`" all give key env.
@@ -584,7 +878,12 @@ fn pinned_mlflow_behaviours() {
     assert!(parse_filter("prompt = 'a'").is_err());
     assert!(parse_filter("prompt LIKE 'a/1'").is_err());
     // MLflow: "span.name IS NULL", "span.content = 'x'", "status IS NULL", "tag.a IN ('x')" rejected.
-    for rejected in ["span.name IS NULL", "span.content = 'x'", "status IS NULL", "tag.a IN ('x')"] {
+    for rejected in [
+        "span.name IS NULL",
+        "span.content = 'x'",
+        "status IS NULL",
+        "tag.a IN ('x')",
+    ] {
         assert!(parse_filter(rejected).is_err(), "{rejected}");
     }
     // MLflow: "tag.a NOT LIKE 'x'" rejected (comparator 'NOT LIKE').
@@ -608,7 +907,10 @@ fn pinned_mlflow_behaviours() {
     // MLflow order_by: "client_request_id" rejected, "tag.'env' DESC" accepted, duplicates
     // through aliases ("timestamp", "timestamp_ms") rejected, "end_time" a server error.
     assert!(parse_order_by("client_request_id").is_err());
-    assert_eq!(parse_order_by("tag.'env' DESC").unwrap().key, OrderKey::Tag("env".into()));
+    assert_eq!(
+        parse_order_by("tag.'env' DESC").unwrap().key,
+        OrderKey::Tag("env".into())
+    );
     assert!(parse_order_by_list(&["timestamp".into(), "timestamp_ms".into()]).is_err());
     assert!(parse_order_by("end_time").is_err());
 }
@@ -634,22 +936,78 @@ impl Rng {
 }
 
 fn check_never_panics(input: &str) {
-    for result in [parse_filter(input).err(), parse_order_by(input).err()] {
-        if let Some(e) = result {
-            assert!(e.position <= input.len(), "{input:?}: position {} past end", e.position);
-            assert!(input.is_char_boundary(e.position), "{input:?}: position {} inside a char", e.position);
-            assert!(!e.message.is_empty());
-        }
+    let errors = [parse_filter(input).err(), parse_order_by(input).err()];
+    for e in errors.into_iter().flatten() {
+        assert!(
+            e.position <= input.len(),
+            "{input:?}: position {} past end",
+            e.position
+        );
+        assert!(
+            input.is_char_boundary(e.position),
+            "{input:?}: position {} inside a char",
+            e.position
+        );
+        assert!(!e.message.is_empty());
     }
 }
 
 #[test]
 fn garbage_never_panics() {
     const FRAGMENTS: &[&str] = &[
-        "status", "tag", ".", "`", "'", "\"", "''", "\\", " ", "AND", "OR", "NOT", "IN", "IS", "NULL",
-        "(", ")", ",", ";", "=", "!=", "<>", ">=", "<", "LIKE", "-", "1", "1.5e", ".5", "e9", "span",
-        "attributes", "feedback", "issue", "id", "é", "日本", "🦀", "\u{0}", "\n", "\t", "timestamp_ms",
-        "metadata", "`a.b`", "'x'", "('a','b')", "prompt", "text", "DESC", "asc", "--", "#", "~",
+        "status",
+        "tag",
+        ".",
+        "`",
+        "'",
+        "\"",
+        "''",
+        "\\",
+        " ",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "IS",
+        "NULL",
+        "(",
+        ")",
+        ",",
+        ";",
+        "=",
+        "!=",
+        "<>",
+        ">=",
+        "<",
+        "LIKE",
+        "-",
+        "1",
+        "1.5e",
+        ".5",
+        "e9",
+        "span",
+        "attributes",
+        "feedback",
+        "issue",
+        "id",
+        "é",
+        "日本",
+        "🦀",
+        "\u{0}",
+        "\n",
+        "\t",
+        "timestamp_ms",
+        "metadata",
+        "`a.b`",
+        "'x'",
+        "('a','b')",
+        "prompt",
+        "text",
+        "DESC",
+        "asc",
+        "--",
+        "#",
+        "~",
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for _ in 0..20_000 {

@@ -23,6 +23,9 @@ pub struct FilterError {
 
 impl FilterError {
     pub(crate) fn new(position: usize, message: impl Into<String>) -> Self {
-        Self { position, message: message.into() }
+        Self {
+            position,
+            message: message.into(),
+        }
     }
 }

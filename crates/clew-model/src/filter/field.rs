@@ -121,9 +121,15 @@ fn order_attribute(key: &str) -> Option<OrderKey> {
 /// The key after the entity type: the segments after the first, joined with dots
 /// (`request_metadata.mlflow.trace.session` → `mlflow.trace.session`). Errors when it is empty.
 fn key_after(entity: &Segment, rest: &[Segment]) -> Result<String, FilterError> {
-    let key = rest.iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".");
+    let key = rest
+        .iter()
+        .map(|segment| segment.text.as_str())
+        .collect::<Vec<_>>()
+        .join(".");
     if key.is_empty() {
-        let position = rest.first().map_or(entity.start + entity.text.len(), |s| s.start);
+        let position = rest
+            .first()
+            .map_or(entity.start + entity.text.len(), |s| s.start);
         return Err(FilterError::new(
             position,
             format!("missing key after '{}.'", entity.text),
@@ -162,7 +168,11 @@ pub(crate) fn resolve_field(segments: &[Segment]) -> Result<Field, FilterError> 
     let Some((first, rest)) = segments.split_first() else {
         return Err(FilterError::new(0, "expected a field name"));
     };
-    let entity = if rest.is_empty() { EntityType::Attribute } else { entity_type(first)? };
+    let entity = if rest.is_empty() {
+        EntityType::Attribute
+    } else {
+        entity_type(first)?
+    };
     match entity {
         EntityType::Attribute => {
             let (key, position) = single_attribute_key(segments)?;
@@ -216,9 +226,15 @@ fn span_field(span: &Segment, rest: &[Segment]) -> Result<SpanField, FilterError
 }
 
 fn span_attribute(attributes: &Segment, rest: &[Segment]) -> Result<String, FilterError> {
-    let key = rest.iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".");
+    let key = rest
+        .iter()
+        .map(|segment| segment.text.as_str())
+        .collect::<Vec<_>>()
+        .join(".");
     if key.is_empty() {
-        let position = rest.first().map_or(attributes.start + attributes.text.len(), |s| s.start);
+        let position = rest
+            .first()
+            .map_or(attributes.start + attributes.text.len(), |s| s.start);
         return Err(FilterError::new(
             position,
             "missing attribute name after 'span.attributes.', e.g. span.attributes.`llm.model`",
@@ -232,7 +248,11 @@ pub(crate) fn resolve_order_key(segments: &[Segment]) -> Result<OrderKey, Filter
     let Some((first, rest)) = segments.split_first() else {
         return Err(FilterError::new(0, "expected a key to order by"));
     };
-    let entity = if rest.is_empty() { EntityType::Attribute } else { entity_type(first)? };
+    let entity = if rest.is_empty() {
+        EntityType::Attribute
+    } else {
+        entity_type(first)?
+    };
     match entity {
         EntityType::Attribute => {
             let (key, position) = single_attribute_key(segments)?;
@@ -276,14 +296,23 @@ mod tests {
 
     #[test]
     fn prefixes_and_aliases() {
-        assert_eq!(field("status"), Ok(Field::Attribute(TraceAttribute::Status)));
-        assert_eq!(field("trace.timestamp"), Ok(Field::Attribute(TraceAttribute::TimestampMs)));
+        assert_eq!(
+            field("status"),
+            Ok(Field::Attribute(TraceAttribute::Status))
+        );
+        assert_eq!(
+            field("trace.timestamp"),
+            Ok(Field::Attribute(TraceAttribute::TimestampMs))
+        );
         assert_eq!(field("tags.env"), Ok(Field::Tag("env".into())));
         assert_eq!(
             field("request_metadata.mlflow.trace.session"),
             Ok(Field::Metadata("mlflow.trace.session".into()))
         );
-        assert_eq!(field("span.attributes.llm.model"), Ok(Field::Span(SpanField::Attribute("llm.model".into()))));
+        assert_eq!(
+            field("span.attributes.llm.model"),
+            Ok(Field::Span(SpanField::Attribute("llm.model".into())))
+        );
         assert_eq!(field("issue.id"), Ok(Field::IssueId));
     }
 
@@ -291,16 +320,30 @@ mod tests {
     fn unknown_names_get_hints() {
         let err = field("trace.state").unwrap_err();
         assert_eq!(err.position, 6);
-        assert_eq!(err.message, "unknown attribute 'state' (did you mean 'status'?)");
+        assert_eq!(
+            err.message,
+            "unknown attribute 'state' (did you mean 'status'?)"
+        );
         let err = field("tagz.env").unwrap_err();
         assert_eq!(err.position, 0);
-        assert!(err.message.starts_with("unknown field type 'tagz' (did you mean 'tag'?)"), "{}", err.message);
-        assert!(field("span.nam").unwrap_err().message.contains("did you mean 'name'?"));
+        assert!(
+            err.message
+                .starts_with("unknown field type 'tagz' (did you mean 'tag'?)"),
+            "{}",
+            err.message
+        );
+        assert!(field("span.nam")
+            .unwrap_err()
+            .message
+            .contains("did you mean 'name'?"));
     }
 
     #[test]
     fn order_keys() {
-        assert_eq!(resolve_order_key(&segments("attribute.timestamp")), Ok(OrderKey::TimestampMs));
+        assert_eq!(
+            resolve_order_key(&segments("attribute.timestamp")),
+            Ok(OrderKey::TimestampMs)
+        );
         assert!(resolve_order_key(&segments("end_time")).is_err());
         assert!(resolve_order_key(&segments("span.name")).is_err());
     }

@@ -138,10 +138,17 @@ impl<'a> Lexer<'a> {
                 TokenKind::Operator(self.input[start..self.pos].to_string())
             }
             other => {
-                return Err(FilterError::new(start, format!("unexpected character '{other}'")));
+                return Err(FilterError::new(
+                    start,
+                    format!("unexpected character '{other}'"),
+                ));
             }
         };
-        Ok(Some(Token { kind, start, end: self.pos }))
+        Ok(Some(Token {
+            kind,
+            start,
+            end: self.pos,
+        }))
     }
 
     /// A quoted string. Like sqlparse, the quote character is escaped by doubling it
@@ -153,7 +160,11 @@ impl<'a> Lexer<'a> {
         let mut text = String::new();
         loop {
             let Some(c) = self.bump() else {
-                let what = if quote == '`' { "quoted name" } else { "string" };
+                let what = if quote == '`' {
+                    "quoted name"
+                } else {
+                    "string"
+                };
                 return Err(FilterError::new(
                     start,
                     format!("unterminated {what}: missing closing {quote}"),
@@ -197,7 +208,11 @@ impl<'a> Lexer<'a> {
                 .peek()
                 .is_some_and(|c| is_word_char(c) || matches!(c, '`' | '"' | '\''));
             if !next_is_segment {
-                segments.push(Segment { text: String::new(), quoted: false, start });
+                segments.push(Segment {
+                    text: String::new(),
+                    quoted: false,
+                    start,
+                });
                 break;
             }
             segments.push(self.segment(false)?);
@@ -208,15 +223,25 @@ impl<'a> Lexer<'a> {
     fn segment(&mut self, first: bool) -> Result<Segment, FilterError> {
         let start = self.pos;
         match self.peek() {
-            Some(q @ '`') => Ok(Segment { text: self.quoted(q)?, quoted: true, start }),
-            Some(q @ ('"' | '\'')) if !first => {
-                Ok(Segment { text: self.quoted(q)?, quoted: true, start })
-            }
+            Some(q @ '`') => Ok(Segment {
+                text: self.quoted(q)?,
+                quoted: true,
+                start,
+            }),
+            Some(q @ ('"' | '\'')) if !first => Ok(Segment {
+                text: self.quoted(q)?,
+                quoted: true,
+                start,
+            }),
             _ => {
                 while self.peek().is_some_and(is_word_char) {
                     self.bump();
                 }
-                Ok(Segment { text: self.input[start..self.pos].to_string(), quoted: false, start })
+                Ok(Segment {
+                    text: self.input[start..self.pos].to_string(),
+                    quoted: false,
+                    start,
+                })
             }
         }
     }
@@ -268,18 +293,29 @@ mod tests {
     use super::*;
 
     fn kinds(input: &str) -> Vec<TokenKind> {
-        tokenize(input).unwrap().into_iter().map(|t| t.kind).collect()
+        tokenize(input)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     fn word(text: &str, start: usize) -> Segment {
-        Segment { text: text.into(), quoted: false, start }
+        Segment {
+            text: text.into(),
+            quoted: false,
+            start,
+        }
     }
 
     #[test]
     fn splits_a_comparison() {
         let tokens = tokenize("tag.env != 'prod'").unwrap();
         assert_eq!(tokens.len(), 3);
-        assert_eq!(tokens[0].kind, TokenKind::Path(vec![word("tag", 0), word("env", 4)]));
+        assert_eq!(
+            tokens[0].kind,
+            TokenKind::Path(vec![word("tag", 0), word("env", 4)])
+        );
         assert_eq!(tokens[1].kind, TokenKind::Operator("!=".into()));
         assert_eq!((tokens[1].start, tokens[1].end), (8, 10));
         assert_eq!(tokens[2].kind, TokenKind::Str("prod".into()));
@@ -290,9 +326,16 @@ mod tests {
     fn quoted_segments_keep_their_dots() {
         let expected = vec![
             word("metadata", 0),
-            Segment { text: "mlflow.trace.user".into(), quoted: true, start: 9 },
+            Segment {
+                text: "mlflow.trace.user".into(),
+                quoted: true,
+                start: 9,
+            },
         ];
-        assert_eq!(kinds("metadata.`mlflow.trace.user`"), vec![TokenKind::Path(expected)]);
+        assert_eq!(
+            kinds("metadata.`mlflow.trace.user`"),
+            vec![TokenKind::Path(expected)]
+        );
     }
 
     #[test]
@@ -307,7 +350,10 @@ mod tests {
     fn strings_unescape_doubled_and_backslashed_quotes() {
         assert_eq!(kinds("'it''s'"), vec![TokenKind::Str("it's".into())]);
         assert_eq!(kinds(r"'it\'s'"), vec![TokenKind::Str("it's".into())]);
-        assert_eq!(kinds(r#""say ""hi""""#), vec![TokenKind::Str(r#"say "hi""#.into())]);
+        assert_eq!(
+            kinds(r#""say ""hi""""#),
+            vec![TokenKind::Str(r#"say "hi""#.into())]
+        );
         assert_eq!(kinds(r"'%\_%'"), vec![TokenKind::Str(r"%\_%".into())]);
         assert_eq!(kinds(r"'a\\'"), vec![TokenKind::Str(r"a\\".into())]);
     }

@@ -18,12 +18,18 @@ pub fn parse_order_by(s: &str) -> Result<OrderBy, FilterError> {
     let tokens = tokenize(s)?;
     let mut tokens = tokens.iter();
     let Some(key_token) = tokens.next() else {
-        return Err(FilterError::new(0, "expected a key to order by, e.g. 'timestamp_ms DESC'"));
+        return Err(FilterError::new(
+            0,
+            "expected a key to order by, e.g. 'timestamp_ms DESC'",
+        ));
     };
     let TokenKind::Path(segments) = &key_token.kind else {
         return Err(FilterError::new(
             key_token.start,
-            format!("expected a key to order by, found '{}'", key_token.source(s)),
+            format!(
+                "expected a key to order by, found '{}'",
+                key_token.source(s)
+            ),
         ));
     };
     let key = resolve_order_key(segments)?;
@@ -64,7 +70,10 @@ pub fn parse_order_by_list(entries: &[String]) -> Result<Vec<OrderBy>, FilterErr
     let mut parsed: Vec<OrderBy> = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let order = parse_order_by(entry).map_err(|e| {
-            FilterError::new(e.position, format!("order_by entry {index} ('{entry}'): {}", e.message))
+            FilterError::new(
+                e.position,
+                format!("order_by entry {index} ('{entry}'): {}", e.message),
+            )
         })?;
         if let Some(first) = parsed.iter().position(|earlier| earlier.key == order.key) {
             return Err(FilterError::new(

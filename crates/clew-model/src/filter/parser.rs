@@ -25,7 +25,11 @@ pub use super::error::FilterError;
 /// ```
 pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
     let tokens = tokenize(s)?;
-    let mut parser = Parser { input: s, tokens: &tokens, index: 0 };
+    let mut parser = Parser {
+        input: s,
+        tokens: &tokens,
+        index: 0,
+    };
     let mut clauses = Vec::new();
     if tokens.is_empty() {
         return Ok(Filter { clauses });
@@ -39,7 +43,10 @@ pub fn parse_filter(s: &str) -> Result<Filter, FilterError> {
             return Err(parser.not_a_joiner(token));
         }
         if parser.peek().is_none() {
-            return Err(FilterError::new(token.start, "expected a condition after AND"));
+            return Err(FilterError::new(
+                token.start,
+                "expected a condition after AND",
+            ));
         }
     }
 }
@@ -50,7 +57,8 @@ struct Parser<'a> {
     index: usize,
 }
 
-const OPERATOR_LIST: &str = "=, !=, >, >=, <, <=, LIKE, ILIKE, RLIKE, IN, NOT IN, IS NULL, IS NOT NULL";
+const OPERATOR_LIST: &str =
+    "=, !=, >, >=, <, <=, LIKE, ILIKE, RLIKE, IN, NOT IN, IS NULL, IS NOT NULL";
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<&'a Token> {
@@ -65,7 +73,10 @@ impl<'a> Parser<'a> {
 
     /// Where the previous token ended: the position for "expected ... here" at end of input.
     fn end_of_previous(&self) -> usize {
-        self.index.checked_sub(1).and_then(|i| self.tokens.get(i)).map_or(0, |t| t.end)
+        self.index
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(0, |t| t.end)
     }
 
     fn quote(&self, token: &Token) -> String {
@@ -92,7 +103,10 @@ impl<'a> Parser<'a> {
         self.unsupported_syntax(token).unwrap_or_else(|| {
             FilterError::new(
                 token.start,
-                format!("expected AND between conditions, found {}", self.quote(token)),
+                format!(
+                    "expected AND between conditions, found {}",
+                    self.quote(token)
+                ),
             )
         })
     }
@@ -100,7 +114,10 @@ impl<'a> Parser<'a> {
     /// `<identifier> <op> <value>` or `<identifier> IS [NOT] NULL`.
     fn comparison(&mut self) -> Result<Comparison, FilterError> {
         let Some(first) = self.next() else {
-            return Err(FilterError::new(self.end_of_previous(), "expected a condition"));
+            return Err(FilterError::new(
+                self.end_of_previous(),
+                "expected a condition",
+            ));
         };
         if let Some(err) = self.unsupported_syntax(first) {
             return Err(err);
@@ -115,7 +132,10 @@ impl<'a> Parser<'a> {
             ));
         };
         if first.is_keyword("AND") {
-            return Err(FilterError::new(first.start, "expected a condition before AND"));
+            return Err(FilterError::new(
+                first.start,
+                "expected a condition before AND",
+            ));
         }
         if first.is_keyword("NOT") {
             return Err(FilterError::new(
@@ -128,7 +148,12 @@ impl<'a> Parser<'a> {
         check_op(&field, op, op_token.start)?;
         let (value, value_start, end) = self.value(op, op_token)?;
         let value = check_value(&field, op, value, value_start)?;
-        Ok(Comparison { field, op, value, position: (first.start, end) })
+        Ok(Comparison {
+            field,
+            op,
+            value,
+            position: (first.start, end),
+        })
     }
 
     /// The operator after `field_token`; returns it with its first token.
@@ -136,7 +161,10 @@ impl<'a> Parser<'a> {
         let Some(token) = self.next() else {
             return Err(FilterError::new(
                 field_token.end,
-                format!("expected an operator ({OPERATOR_LIST}) after {}", self.quote(field_token)),
+                format!(
+                    "expected an operator ({OPERATOR_LIST}) after {}",
+                    self.quote(field_token)
+                ),
             ));
         };
         if let TokenKind::Operator(text) = &token.kind {
@@ -148,7 +176,10 @@ impl<'a> Parser<'a> {
                 "<" => CompareOp::Lt,
                 "<=" => CompareOp::Le,
                 "<>" => {
-                    return Err(FilterError::new(token.start, "operator '<>' is not supported; use '!='"))
+                    return Err(FilterError::new(
+                        token.start,
+                        "operator '<>' is not supported; use '!='",
+                    ))
                 }
                 other => {
                     return Err(FilterError::new(
@@ -217,7 +248,11 @@ impl<'a> Parser<'a> {
     }
 
     /// The right-hand side; returns the value, where it starts and where the comparison ends.
-    fn value(&mut self, op: CompareOp, op_token: &Token) -> Result<(FilterValue, usize, usize), FilterError> {
+    fn value(
+        &mut self,
+        op: CompareOp,
+        op_token: &Token,
+    ) -> Result<(FilterValue, usize, usize), FilterError> {
         if matches!(op, CompareOp::IsNull | CompareOp::IsNotNull) {
             let end = self.end_of_previous();
             return Ok((FilterValue::None, end, end));
@@ -258,7 +293,10 @@ impl<'a> Parser<'a> {
             _ => {
                 return Err(FilterError::new(
                     token.start,
-                    format!("expected a value after '{op_name}', found {}", self.quote(token)),
+                    format!(
+                        "expected a value after '{op_name}', found {}",
+                        self.quote(token)
+                    ),
                 ))
             }
         };
@@ -291,7 +329,10 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(FilterError::new(
                         token.start,
-                        format!("list items must be quoted strings, found {}", self.quote(token)),
+                        format!(
+                            "list items must be quoted strings, found {}",
+                            self.quote(token)
+                        ),
                     ))
                 }
             }
@@ -304,7 +345,10 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(FilterError::new(
                         separator.start,
-                        format!("expected ',' or ')' in list, found {}", self.quote(separator)),
+                        format!(
+                            "expected ',' or ')' in list, found {}",
+                            self.quote(separator)
+                        ),
                     ))
                 }
             }
@@ -343,7 +387,10 @@ mod tests {
     #[test]
     fn lists() {
         let c = one("status IN ('OK', \"ERROR\",)");
-        assert_eq!(c.value, FilterValue::List(vec!["OK".into(), "ERROR".into()]));
+        assert_eq!(
+            c.value,
+            FilterValue::List(vec!["OK".into(), "ERROR".into()])
+        );
         assert_eq!(err("status IN ()").0, 10);
         assert_eq!(err("status IN ('a'").0, 10);
         assert_eq!(err("status IN ('a' 'b')").0, 15);
@@ -356,7 +403,10 @@ mod tests {
         assert_eq!(err("status = 'OK' AND").0, 14);
         assert_eq!(err("AND status = 'OK'").0, 0);
         assert_eq!(err("status = 'OK' AND AND status = 'x'").0, 18);
-        assert_eq!(err("status = 'OK' status = 'x'"), (14, "expected AND between conditions, found 'status'".into()));
+        assert_eq!(
+            err("status = 'OK' status = 'x'"),
+            (14, "expected AND between conditions, found 'status'".into())
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ const PATTERN_OPS: &[CompareOp] = &[Like, ILike];
 const SPAN_COLUMN_OPS: &[CompareOp] = &[Eq, Ne, Like, ILike, RLike, In, NotIn];
 /// MLflow validates IN / NOT IN for span attributes but then fails building the query.
 const SPAN_ATTRIBUTE_OPS: &[CompareOp] = &[Eq, Ne, Like, ILike, RLike];
-const ASSESSMENT_OPS: &[CompareOp] = &[Eq, Ne, Gt, Ge, Lt, Le, Like, ILike, RLike, IsNull, IsNotNull];
+const ASSESSMENT_OPS: &[CompareOp] = &[
+    Eq, Ne, Gt, Ge, Lt, Le, Like, ILike, RLike, IsNull, IsNotNull,
+];
 const EQ_ONLY: &[CompareOp] = &[Eq];
 
 /// How an operator is written in a filter.
@@ -99,7 +101,11 @@ pub(crate) fn allowed_ops(field: &Field) -> &'static [CompareOp] {
 }
 
 /// Errors (at `op_position`) unless `field` accepts `op`.
-pub(crate) fn check_op(field: &Field, op: CompareOp, op_position: usize) -> Result<(), FilterError> {
+pub(crate) fn check_op(
+    field: &Field,
+    op: CompareOp,
+    op_position: usize,
+) -> Result<(), FilterError> {
     let allowed = allowed_ops(field);
     if allowed.contains(&op) {
         return Ok(());
@@ -146,7 +152,10 @@ pub(crate) fn check_value(
         };
     }
     let FilterValue::Str(text) = value else {
-        return fail(format!("expected a quoted string value for {} (e.g. 'my-value')", describe(field)));
+        return fail(format!(
+            "expected a quoted string value for {} (e.g. 'my-value')",
+            describe(field)
+        ));
     };
     if *field == Field::Attribute(TraceAttribute::Prompt) && text.matches('/').count() != 1 {
         return fail(format!("expected a prompt as 'name/version', got '{text}'"));
@@ -156,13 +165,23 @@ pub(crate) fn check_value(
 
 /// MLflow passes a quoted value straight to the SQL comparison, so `timestamp_ms > '1700000000000'`
 /// works there; a quoted non-number would compare garbage, so it is rejected here.
-fn numeric_value(field: &Field, value: FilterValue, position: usize) -> Result<FilterValue, FilterError> {
+fn numeric_value(
+    field: &Field,
+    value: FilterValue,
+    position: usize,
+) -> Result<FilterValue, FilterError> {
     let parsed = match &value {
         FilterValue::Number(_) => return Ok(value),
         FilterValue::Str(text) => text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
         _ => None,
     };
     parsed.map(FilterValue::Number).ok_or_else(|| {
-        FilterError::new(position, format!("expected a number for {} (e.g. 1700000000000)", describe(field)))
+        FilterError::new(
+            position,
+            format!(
+                "expected a number for {} (e.g. 1700000000000)",
+                describe(field)
+            ),
+        )
     })
 }
