@@ -38,3 +38,12 @@ fn captured_span_dicts_read_and_write_back_equal() {
         }
     }
 }
+
+#[test]
+fn captured_traces_read_and_write_back_equal() {
+    use clew_model::json::trace_json::{trace_from_dict, trace_to_dict};
+    for (path, trace_value) in captured_traces() {
+        let trace = trace_from_dict(&trace_value).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(trace_to_dict(&trace), trace_value, "{path}");
+    }
+}

@@ -3,8 +3,14 @@
 //! | module | form |
 //! | --- | --- |
 //! | [`span_dict`] | `Span.to_dict()`: base64 ids, JSON-text attributes (traces.json, `spans.content`) |
+//! | [`trace_json`] | `Trace.to_json()`: `{"info": TraceInfo.to_dict(), "data": {"spans": [...]}}` |
+//! | [`proto_time`] | protobuf Timestamp / Duration strings |
 
 mod fields;
+pub mod proto_time;
 pub mod span_dict;
+mod trace_info_proto;
+pub mod trace_json;
 
 pub use span_dict::{span_from_dict, span_from_json, span_to_dict, span_to_json};
+pub use trace_json::{trace_from_dict, trace_from_json, trace_info_from_dict, trace_info_to_dict, trace_to_dict, trace_to_json};
