@@ -18,6 +18,7 @@ pub mod ids;
 pub mod json;
 pub mod keys;
 pub mod link;
+pub mod propagation;
 pub mod pyjson;
 pub mod span;
 pub mod span_type;
