@@ -479,7 +479,22 @@ fn bare_words_must_be_quoted() {
     assert_eq!(e.position, 10);
     assert_eq!(
         e.message,
-        "expected a quoted string value, found prod; write 'prod'"
+        "expected a quoted string value for tag 'env', found prod; write 'prod'"
+    );
+    assert_error(
+        "timestamp_ms > now",
+        15,
+        "expected a number for attribute 'timestamp_ms', found now",
+    );
+    assert_error(
+        "feedback.score > high",
+        17,
+        "expected a number for feedback 'score', found high",
+    );
+    assert_error(
+        "feedback.score = high",
+        17,
+        "expected a quoted string value for feedback 'score', found high; write 'high'",
     );
 }
 

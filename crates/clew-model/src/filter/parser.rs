@@ -3,7 +3,7 @@
 use super::ast::*;
 use super::field::resolve_field;
 use super::lexer::{tokenize, Token, TokenKind};
-use super::rules::{check_op, check_value};
+use super::rules::{check_op, check_value, describe, expected_value, op_text};
 
 pub use super::error::FilterError;
 
@@ -146,7 +146,7 @@ impl<'a> Parser<'a> {
         let field = resolve_field(segments)?;
         let (op, op_token) = self.operator(first)?;
         check_op(&field, op, op_token.start)?;
-        let (value, value_start, end) = self.value(op, op_token)?;
+        let (value, value_start, end) = self.value(&field, op, op_token)?;
         let value = check_value(&field, op, value, value_start)?;
         Ok(Comparison {
             field,
@@ -250,6 +250,7 @@ impl<'a> Parser<'a> {
     /// The right-hand side; returns the value, where it starts and where the comparison ends.
     fn value(
         &mut self,
+        field: &Field,
         op: CompareOp,
         op_token: &Token,
     ) -> Result<(FilterValue, usize, usize), FilterError> {
@@ -257,7 +258,7 @@ impl<'a> Parser<'a> {
             let end = self.end_of_previous();
             return Ok((FilterValue::None, end, end));
         }
-        let op_name = super::rules::op_text(op);
+        let op_name = op_text(op);
         let Some(token) = self.next() else {
             return Err(FilterError::new(
                 op_token.end,
@@ -285,9 +286,18 @@ impl<'a> Parser<'a> {
             }
             TokenKind::Path(_) => {
                 let written = token.source(self.input);
+                let expected = expected_value(field, op);
+                let hint = if expected == "a number" {
+                    String::new()
+                } else {
+                    format!("; write '{written}'")
+                };
                 return Err(FilterError::new(
                     token.start,
-                    format!("expected a quoted string value, found {written}; write '{written}'"),
+                    format!(
+                        "expected {expected} for {}, found {written}{hint}",
+                        describe(field)
+                    ),
                 ));
             }
             _ => {

@@ -122,6 +122,17 @@ pub(crate) fn check_op(
     ))
 }
 
+/// What kind of value `field` takes with `op`, for error messages.
+pub(crate) fn expected_value(field: &Field, op: CompareOp) -> &'static str {
+    let numeric_attribute = matches!(field, Field::Attribute(a) if is_numeric(*a));
+    let numeric_assessment = is_assessment(field) && matches!(op, Gt | Ge | Lt | Le);
+    if numeric_attribute || numeric_assessment {
+        "a number"
+    } else {
+        "a quoted string value"
+    }
+}
+
 /// Checks the value against the field and operator (errors at `value_position`) and normalises it:
 /// numeric attributes compared with a quoted number get a [`FilterValue::Number`].
 pub(crate) fn check_value(
