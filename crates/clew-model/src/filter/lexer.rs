@@ -94,10 +94,12 @@ impl<'a> Lexer<'a> {
         self.input[self.pos..].chars().next()
     }
 
-    fn peek_second(&self) -> Option<char> {
-        let mut chars = self.input[self.pos..].chars();
-        chars.next();
-        chars.next()
+    /// Whether a number starts here though the first char is `-` or `.`: `-5`, `.5`, `-.5`.
+    fn at_signed_number(&self) -> bool {
+        let rest = &self.input[self.pos..];
+        let rest = rest.strip_prefix('-').unwrap_or(rest);
+        let rest = rest.strip_prefix('.').unwrap_or(rest);
+        rest.starts_with(|c: char| c.is_ascii_digit())
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -128,9 +130,7 @@ impl<'a> Lexer<'a> {
             '`' => TokenKind::Path(self.path()?),
             c if is_word_start(c) => TokenKind::Path(self.path()?),
             c if c.is_ascii_digit() => TokenKind::Number(self.number()?),
-            '-' | '.' if self.peek_second().is_some_and(|n| n.is_ascii_digit()) => {
-                TokenKind::Number(self.number()?)
-            }
+            '-' | '.' if self.at_signed_number() => TokenKind::Number(self.number()?),
             c if is_operator_char(c) => {
                 while self.peek().is_some_and(is_operator_char) {
                     self.bump();
@@ -364,6 +364,9 @@ mod tests {
         assert_eq!(kinds("-5"), vec![TokenKind::Number(-5.0)]);
         assert_eq!(kinds("1.5e3"), vec![TokenKind::Number(1500.0)]);
         assert_eq!(kinds(".5"), vec![TokenKind::Number(0.5)]);
+        assert_eq!(kinds("-.5"), vec![TokenKind::Number(-0.5)]);
+        assert!(tokenize("-").is_err());
+        assert!(tokenize("-.").is_err());
         assert_eq!(tokenize("12ab").unwrap_err().position, 0);
     }
 
