@@ -4,9 +4,13 @@
 //! | --- | --- |
 //! | [`span_dict`] | `Span.to_dict()`: base64 ids, JSON-text attributes (traces.json, `spans.content`) |
 //! | [`trace_json`] | `Trace.to_json()`: `{"info": TraceInfo.to_dict(), "data": {"spans": [...]}}` |
+//! | [`otlp`] | OTLP protobuf spans and export requests (typed `AnyValue` attributes) |
+//! | [`otlp_json`] | OTLP/JSON export requests (camelCase, hex ids) |
 //! | [`proto_time`] | protobuf Timestamp / Duration strings |
 
 mod fields;
+pub mod otlp;
+pub mod otlp_json;
 pub mod proto_time;
 pub mod span_dict;
 mod trace_info_proto;
