@@ -6,12 +6,14 @@
 //! | [`trace_json`] | `Trace.to_json()`: `{"info": TraceInfo.to_dict(), "data": {"spans": [...]}}` |
 //! | [`otlp`] | OTLP protobuf spans and export requests (typed `AnyValue` attributes) |
 //! | [`otlp_json`] | OTLP/JSON export requests (camelCase, hex ids) |
+//! | [`rest`] | REST proto-JSON: TraceInfoV3, OTel spans (snake_case, base64 ids, int64 numbers) |
 //! | [`proto_time`] | protobuf Timestamp / Duration strings |
 
 mod fields;
 pub mod otlp;
 pub mod otlp_json;
 pub mod proto_time;
+pub mod rest;
 pub mod span_dict;
 mod trace_info_proto;
 pub mod trace_json;
