@@ -67,7 +67,12 @@ pub fn format_traceparent(trace_id: TraceId, span_id: SpanId, sampled: bool) -> 
 /// assert_eq!(tp, "00-00000000000000000000000000000001-0000000000000002-01");
 /// ```
 pub fn format_traceparent_with_flags(trace_id: TraceId, span_id: SpanId, flags: u8) -> String {
-    format!("00-{}-{}-{:02x}", trace_id.to_hex(), span_id.to_hex(), flags)
+    format!(
+        "00-{}-{}-{:02x}",
+        trace_id.to_hex(),
+        span_id.to_hex(),
+        flags
+    )
 }
 
 /// Parses a `traceparent` value per W3C Trace Context (as OpenTelemetry's propagator does):
@@ -84,9 +89,14 @@ pub fn format_traceparent_with_flags(trace_id: TraceId, span_id: SpanId, flags: 
 /// assert!(parse_traceparent("cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-what-the-future-holds").is_ok());
 /// ```
 pub fn parse_traceparent(value: &str) -> Result<RemoteContext, ModelError> {
-    let invalid = |reason: String| ModelError::InvalidValue { field: "traceparent", reason };
+    let invalid = |reason: String| ModelError::InvalidValue {
+        field: "traceparent",
+        reason,
+    };
     if value.len() > MAX_TRACEPARENT_LEN {
-        return Err(invalid(format!("longer than {MAX_TRACEPARENT_LEN} characters")));
+        return Err(invalid(format!(
+            "longer than {MAX_TRACEPARENT_LEN} characters"
+        )));
     }
     let trimmed = value.trim_matches(|c| c == ' ' || c == '\t');
     let bytes = trimmed.as_bytes();
@@ -95,24 +105,37 @@ pub fn parse_traceparent(value: &str) -> Result<RemoteContext, ModelError> {
             "expected `<2 hex version>-<32 hex trace id>-<16 hex span id>-<2 hex flags>`, got {value:?}"
         )));
     }
-    let version = lower_hex_u8(&trimmed[0..2]).ok_or_else(|| invalid(format!("version is not 2 lowercase hex digits in {value:?}")))?;
+    let version = lower_hex_u8(&trimmed[0..2]).ok_or_else(|| {
+        invalid(format!(
+            "version is not 2 lowercase hex digits in {value:?}"
+        ))
+    })?;
     if version == 0xff {
         return Err(invalid("version ff is invalid".into()));
     }
     if bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
-        return Err(invalid(format!("fields must be separated by `-` in {value:?}")));
+        return Err(invalid(format!(
+            "fields must be separated by `-` in {value:?}"
+        )));
     }
     let trace_hex = &trimmed[3..35];
     let span_hex = &trimmed[36..52];
     if !is_lower_hex(trace_hex) {
-        return Err(invalid(format!("trace id is not 32 lowercase hex digits in {value:?}")));
+        return Err(invalid(format!(
+            "trace id is not 32 lowercase hex digits in {value:?}"
+        )));
     }
     if !is_lower_hex(span_hex) {
-        return Err(invalid(format!("parent id is not 16 lowercase hex digits in {value:?}")));
+        return Err(invalid(format!(
+            "parent id is not 16 lowercase hex digits in {value:?}"
+        )));
     }
-    let flags = lower_hex_u8(&trimmed[53..55]).ok_or_else(|| invalid(format!("flags are not 2 lowercase hex digits in {value:?}")))?;
+    let flags = lower_hex_u8(&trimmed[53..55])
+        .ok_or_else(|| invalid(format!("flags are not 2 lowercase hex digits in {value:?}")))?;
     if bytes.len() > VERSION_00_LEN && (version == 0 || bytes[VERSION_00_LEN] != b'-') {
-        return Err(invalid(format!("unexpected characters after the flags in {value:?}")));
+        return Err(invalid(format!(
+            "unexpected characters after the flags in {value:?}"
+        )));
     }
     let trace_id = TraceId::from_hex(trace_hex)?;
     let parent_span_id = SpanId::from_hex(span_hex)?;
@@ -122,7 +145,12 @@ pub fn parse_traceparent(value: &str) -> Result<RemoteContext, ModelError> {
     if parent_span_id.as_u64() == 0 {
         return Err(invalid("parent id is all zeros".into()));
     }
-    Ok(RemoteContext { version, trace_id, parent_span_id, flags })
+    Ok(RemoteContext {
+        version,
+        trace_id,
+        parent_span_id,
+        flags,
+    })
 }
 
 /// Finds and parses the `traceparent` header among HTTP headers, matching the name in any
@@ -152,7 +180,8 @@ where
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn lower_hex_u8(s: &str) -> Option<u8> {
@@ -174,7 +203,9 @@ mod tests {
 
     #[test]
     fn non_ascii_input_is_rejected_without_panicking() {
-        assert!(parse_traceparent("00-0af7651916cd43dd8448eb211c80319é-b7ad6b7169203331-01").is_err());
+        assert!(
+            parse_traceparent("00-0af7651916cd43dd8448eb211c80319é-b7ad6b7169203331-01").is_err()
+        );
         assert!(parse_traceparent(&"é".repeat(30)).is_err());
     }
 }

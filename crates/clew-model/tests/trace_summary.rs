@@ -61,7 +61,10 @@ fn token_usage_matches_mlflow_aggregation() {
             })
             .collect();
         let got = aggregate_usage_nodes(&nodes).map(|u| u.to_json_text());
-        let want = expected.as_str().filter(|e| !e.starts_with("error:")).map(str::to_string);
+        let want = expected
+            .as_str()
+            .filter(|e| !e.starts_with("error:"))
+            .map(str::to_string);
         assert_eq!(got, want, "case {}", input["name"]);
     }
 }
@@ -69,9 +72,19 @@ fn token_usage_matches_mlflow_aggregation() {
 #[test]
 fn size_percentiles_match_mlflow() {
     for (input, expected) in expectations("percentiles") {
-        let sizes: Vec<usize> = input.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let sizes: Vec<usize> = input
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         let s = SizeStats::compute(&sizes, 0).unwrap();
-        let want: Vec<u64> = expected.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let want: Vec<u64> = expected
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
         assert_eq!(vec![s.p25, s.p50, s.p75], want, "sizes {sizes:?}");
         assert_eq!(s.max as usize, *sizes.iter().max().unwrap());
     }
@@ -79,11 +92,18 @@ fn size_percentiles_match_mlflow() {
 
 /// The UTF-8 length of `Trace(info, no spans).to_json()`, as the size stats need it.
 fn empty_trace_json_size(info: &TraceInfo) -> usize {
-    trace_to_json(&Trace { info: info.clone(), data: TraceData::default() }).len()
+    trace_to_json(&Trace {
+        info: info.clone(),
+        data: TraceData::default(),
+    })
+    .len()
 }
 
 fn span_sizes(spans: &[Span]) -> Vec<usize> {
-    spans.iter().map(|s| span_to_json_with(s, &DumpOptions::PYTHON_ASCII).len()).collect()
+    spans
+        .iter()
+        .map(|s| span_to_json_with(s, &DumpOptions::PYTHON_ASCII).len())
+        .collect()
 }
 
 /// The info as it stood when the root span started: what the finalize step computes removed.
@@ -92,17 +112,29 @@ fn info_at_root_start(finished: &TraceInfo, options: &Value) -> TraceInfo {
     info.state = TraceState::InProgress;
     info.request_time = 0;
     info.execution_duration = None;
-    for key in [keys::TRACE_INPUTS, keys::TRACE_OUTPUTS, keys::TOKEN_USAGE, keys::SIZE_STATS, keys::SIZE_BYTES] {
+    for key in [
+        keys::TRACE_INPUTS,
+        keys::TRACE_OUTPUTS,
+        keys::TOKEN_USAGE,
+        keys::SIZE_STATS,
+        keys::SIZE_BYTES,
+    ] {
         info.trace_metadata.shift_remove(key);
     }
-    info.request_preview = options["explicit_request_preview"].as_str().map(str::to_string);
+    info.request_preview = options["explicit_request_preview"]
+        .as_str()
+        .map(str::to_string);
     info.response_preview = None;
     if options["explicit_trace_name"] != true {
         // A context tag under the same key, which the root name must replace.
-        info.tags.insert(keys::TRACE_NAME.to_string(), "from-context".to_string());
+        info.tags
+            .insert(keys::TRACE_NAME.to_string(), "from-context".to_string());
     }
     // Values the user gave in full; the client cuts them only when sending.
-    for (field, map) in [("user_metadata", &mut info.trace_metadata), ("user_tags", &mut info.tags)] {
+    for (field, map) in [
+        ("user_metadata", &mut info.trace_metadata),
+        ("user_tags", &mut info.tags),
+    ] {
         if let Some(given) = options[field].as_object() {
             for (k, v) in given {
                 map.insert(k.clone(), v.as_str().unwrap().to_string());
@@ -119,7 +151,9 @@ fn finalized_traces_equal_what_the_mlflow_client_sends() {
         let options = &input["options"];
         let trace = trace_from_dict(&expected).unwrap();
         let mut info = info_at_root_start(&trace.info, options);
-        let explicit_state = options["explicit_state"].as_str().map(|s| s.parse::<TraceState>().unwrap());
+        let explicit_state = options["explicit_state"]
+            .as_str()
+            .map(|s| s.parse::<TraceState>().unwrap());
         let measure = empty_trace_json_size;
         let opts = FinalizeOptions {
             explicit_state,
@@ -127,24 +161,44 @@ fn finalized_traces_equal_what_the_mlflow_client_sends() {
             empty_trace_json_size: Some(&measure),
             ..Default::default()
         };
-        finalize_trace_info(&mut info, &trace.data.spans, &span_sizes(&trace.data.spans), &opts);
+        finalize_trace_info(
+            &mut info,
+            &trace.data.spans,
+            &span_sizes(&trace.data.spans),
+            &opts,
+        );
 
         let want = &trace.info;
         assert_eq!(info.state, want.state, "{name}: state");
         assert_eq!(info.request_time, want.request_time, "{name}: request_time");
-        assert_eq!(info.execution_duration, want.execution_duration, "{name}: execution_duration");
-        assert_eq!(info.request_preview, want.request_preview, "{name}: request_preview");
-        assert_eq!(info.response_preview, want.response_preview, "{name}: response_preview");
+        assert_eq!(
+            info.execution_duration, want.execution_duration,
+            "{name}: execution_duration"
+        );
+        assert_eq!(
+            info.request_preview, want.request_preview,
+            "{name}: request_preview"
+        );
+        assert_eq!(
+            info.response_preview, want.response_preview,
+            "{name}: response_preview"
+        );
         for (k, v) in &want.trace_metadata {
             assert_eq!(info.trace_metadata.get(k), Some(v), "{name}: metadata {k}");
         }
-        assert_eq!(info.trace_metadata.len(), want.trace_metadata.len(), "{name}: metadata keys");
+        assert_eq!(
+            info.trace_metadata.len(),
+            want.trace_metadata.len(),
+            "{name}: metadata keys"
+        );
         assert_eq!(info.tags, want.tags, "{name}: tags");
     }
 }
 
 fn captured(name: &str) -> Trace {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/capture").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/golden/capture")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     clew_model::json::trace_json::trace_from_json(&text).unwrap()
 }
@@ -162,18 +216,41 @@ fn captured_size_stats_are_reproduced_from_the_spans() {
         for key in [keys::SPANS_LOCATION, keys::ARTIFACT_LOCATION] {
             info.tags.shift_remove(key);
         }
-        let stats = SizeStats::compute(&span_sizes(&trace.data.spans), empty_trace_json_size(&info)).unwrap();
-        assert_eq!(&stats.to_json_text(), &trace.info.trace_metadata[keys::SIZE_STATS], "{name}");
-        assert_eq!(stats.total_size_bytes.to_string(), trace.info.trace_metadata[keys::SIZE_BYTES], "{name}");
+        let stats =
+            SizeStats::compute(&span_sizes(&trace.data.spans), empty_trace_json_size(&info))
+                .unwrap();
+        assert_eq!(
+            &stats.to_json_text(),
+            &trace.info.trace_metadata[keys::SIZE_STATS],
+            "{name}"
+        );
+        assert_eq!(
+            stats.total_size_bytes.to_string(),
+            trace.info.trace_metadata[keys::SIZE_BYTES],
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn captured_previews_and_trace_io_are_reproduced() {
-    for name in ["trace1_nested.json", "trace2_root_error.json", "trace3_openai_chat.json", "trace4_openai_stream.json"] {
+    for name in [
+        "trace1_nested.json",
+        "trace2_root_error.json",
+        "trace3_openai_chat.json",
+        "trace4_openai_stream.json",
+    ] {
         let trace = captured(name);
-        let mut info = TraceInfo { trace_id: trace.info.trace_id.clone(), ..Default::default() };
-        finalize_trace_info(&mut info, &trace.data.spans, &[], &FinalizeOptions::default());
+        let mut info = TraceInfo {
+            trace_id: trace.info.trace_id.clone(),
+            ..Default::default()
+        };
+        finalize_trace_info(
+            &mut info,
+            &trace.data.spans,
+            &[],
+            &FinalizeOptions::default(),
+        );
         let want = &trace.info;
         assert_eq!(info.request_preview, want.request_preview, "{name}");
         assert_eq!(info.response_preview, want.response_preview, "{name}");
@@ -182,11 +259,22 @@ fn captured_previews_and_trace_io_are_reproduced() {
         // The stored duration is the server's (latest span end − earliest start, in whole ms),
         // which can be 1 ms more than the client's root end − start.
         let client_ms = want.execution_duration.unwrap();
-        assert!(matches!(info.execution_duration, Some(d) if d == client_ms || d + 1 == client_ms), "{name}");
+        assert!(
+            matches!(info.execution_duration, Some(d) if d == client_ms || d + 1 == client_ms),
+            "{name}"
+        );
         for key in [keys::TRACE_INPUTS, keys::TRACE_OUTPUTS, keys::TOKEN_USAGE] {
-            assert_eq!(info.trace_metadata.get(key), want.trace_metadata.get(key), "{name}: {key}");
+            assert_eq!(
+                info.trace_metadata.get(key),
+                want.trace_metadata.get(key),
+                "{name}: {key}"
+            );
         }
-        assert_eq!(info.tags[keys::TRACE_NAME], want.tags[keys::TRACE_NAME], "{name}");
+        assert_eq!(
+            info.tags[keys::TRACE_NAME],
+            want.tags[keys::TRACE_NAME],
+            "{name}"
+        );
     }
 }
 
@@ -202,10 +290,19 @@ fn otlp_only_trace_from_the_captured_root_matches_the_server() {
     assert_eq!(info.request_preview, trace.info.request_preview);
     assert_eq!(info.response_preview, trace.info.response_preview);
     assert!(!info.tags.contains_key(keys::TRACE_NAME));
-    assert_eq!(info.tags[keys::SPANS_LOCATION], keys::SPANS_LOCATION_TRACKING_STORE);
+    assert_eq!(
+        info.tags[keys::SPANS_LOCATION],
+        keys::SPANS_LOCATION_TRACKING_STORE
+    );
 
     // Only the children: still in progress, times from the earliest start to the latest end.
-    let children: Vec<Span> = trace.data.spans.iter().filter(|s| !s.is_root()).cloned().collect();
+    let children: Vec<Span> = trace
+        .data
+        .spans
+        .iter()
+        .filter(|s| !s.is_root())
+        .cloned()
+        .collect();
     let partial = trace_info_from_spans("1", &children);
     assert_eq!(partial.state, TraceState::InProgress);
     assert_eq!(partial.request_preview, None);
@@ -217,5 +314,8 @@ fn otlp_only_trace_from_the_captured_root_matches_the_server() {
 fn otlp_only_token_usage_uses_the_servers_stored_form() {
     let trace = captured("trace3_openai_chat.json");
     let info = trace_info_from_spans("1", &trace.data.spans);
-    assert_eq!(info.trace_metadata[keys::TOKEN_USAGE], trace.info.trace_metadata[keys::TOKEN_USAGE]);
+    assert_eq!(
+        info.trace_metadata[keys::TOKEN_USAGE],
+        trace.info.trace_metadata[keys::TOKEN_USAGE]
+    );
 }

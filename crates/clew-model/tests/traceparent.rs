@@ -3,22 +3,28 @@
 //! MLflow 3.17.2 writes.
 
 use clew_model::propagation::{
-    extract_from_headers, format_traceparent, format_traceparent_with_flags, parse_traceparent, RemoteContext,
-    FLAG_SAMPLED,
+    extract_from_headers, format_traceparent, format_traceparent_with_flags, parse_traceparent,
+    RemoteContext, FLAG_SAMPLED,
 };
 use clew_model::{ModelError, SpanId, TraceId};
 
 const T: &str = "0af7651916cd43dd8448eb211c80319c";
 const S: &str = "b7ad6b7169203331";
 
+/// What the propagator made of a value: `(trace id, span id, flags)`, or `None` if rejected.
+type Extracted = Option<(&'static str, &'static str, u8)>;
+
 /// `(value, Some((trace id, span id, flags)))` for accepted values, `None` for rejected ones,
 /// as OpenTelemetry Python's `TraceContextTextMapPropagator.extract` decided.
-fn pinned_cases() -> Vec<(String, Option<(&'static str, &'static str, u8)>)> {
+fn pinned_cases() -> Vec<(String, Extracted)> {
     let ok = |t: &'static str, s: &'static str, f: u8| Some((t, s, f));
     vec![
         (format!("00-{T}-{S}-01"), ok(T, S, 1)),
         (format!("00-{T}-{S}-00"), ok(T, S, 0)),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(), ok("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1)),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            ok("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1),
+        ),
         (format!("00-{T}-{S}-03"), ok(T, S, 3)),
         (format!("00-{T}-{S}-ff"), ok(T, S, 255)),
         (format!("00-{}-{S}-01", "0".repeat(32)), None),
@@ -49,7 +55,9 @@ fn pinned_cases() -> Vec<(String, Option<(&'static str, &'static str, u8)>)> {
 #[test]
 fn parsing_agrees_with_opentelemetry_python_on_every_pinned_case() {
     for (value, expected) in pinned_cases() {
-        let got = parse_traceparent(&value).ok().map(|c| (c.trace_id.to_hex(), c.parent_span_id.to_hex(), c.flags));
+        let got = parse_traceparent(&value)
+            .ok()
+            .map(|c| (c.trace_id.to_hex(), c.parent_span_id.to_hex(), c.flags));
         let want = expected.map(|(t, s, f)| (t.to_string(), s.to_string(), f));
         assert_eq!(got, want, "traceparent {value:?}");
     }
@@ -68,7 +76,11 @@ fn w3c_spec_example_reads_as_sampled_with_its_ids() {
         }
     );
     assert!(ctx.sampled());
-    assert!(!parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap().sampled());
+    assert!(
+        !parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+            .unwrap()
+            .sampled()
+    );
 }
 
 #[test]
@@ -80,9 +92,15 @@ fn formatting_matches_what_mlflow_sends() {
         SpanId::from_u64(0xf862f06239f5c1e8),
         true,
     );
-    assert_eq!(tp, "00-2469f51a3b992b2e895b79eedcecd38f-f862f06239f5c1e8-03");
+    assert_eq!(
+        tp,
+        "00-2469f51a3b992b2e895b79eedcecd38f-f862f06239f5c1e8-03"
+    );
     let unsampled = format_traceparent(TraceId::from_u128(1), SpanId::from_u64(2), false);
-    assert_eq!(unsampled, "00-00000000000000000000000000000001-0000000000000002-02");
+    assert_eq!(
+        unsampled,
+        "00-00000000000000000000000000000001-0000000000000002-02"
+    );
     assert!(!parse_traceparent(&unsampled).unwrap().sampled());
     assert_eq!(
         format_traceparent_with_flags(TraceId::from_u128(1), SpanId::from_u64(2), 0x01),
@@ -92,10 +110,21 @@ fn formatting_matches_what_mlflow_sends() {
 
 #[test]
 fn formatted_headers_parse_back_to_the_same_context() {
-    for (trace, span, sampled) in [(u128::MAX, u64::MAX, true), (1, 1, false), (0x0af7651916cd43dd8448eb211c80319c, 7, true)] {
+    for (trace, span, sampled) in [
+        (u128::MAX, u64::MAX, true),
+        (1, 1, false),
+        (0x0af7651916cd43dd8448eb211c80319c, 7, true),
+    ] {
         let tp = format_traceparent(TraceId::from_u128(trace), SpanId::from_u64(span), sampled);
         let ctx = parse_traceparent(&tp).unwrap();
-        assert_eq!((ctx.trace_id.as_u128(), ctx.parent_span_id.as_u64(), ctx.sampled()), (trace, span, sampled));
+        assert_eq!(
+            (
+                ctx.trace_id.as_u128(),
+                ctx.parent_span_id.as_u64(),
+                ctx.sampled()
+            ),
+            (trace, span, sampled)
+        );
         assert_eq!(ctx.to_traceparent(), tp);
     }
 }

@@ -68,7 +68,10 @@ impl std::fmt::Debug for FinalizeOptions<'_> {
             .field("explicit_trace_name", &self.explicit_trace_name)
             .field("max_preview_chars", &self.max_preview_chars)
             .field("apply_limits", &self.apply_limits)
-            .field("empty_trace_json_size", &self.empty_trace_json_size.is_some())
+            .field(
+                "empty_trace_json_size",
+                &self.empty_trace_json_size.is_some(),
+            )
             .finish()
     }
 }
@@ -110,24 +113,34 @@ impl std::fmt::Debug for FinalizeOptions<'_> {
 /// assert_eq!(info.trace_metadata[keys::TRACE_OUTPUTS], "");
 /// assert_eq!(info.tags[keys::TRACE_NAME], "answer");
 /// ```
-pub fn finalize_trace_info(info: &mut TraceInfo, spans: &[Span], span_json_sizes: &[usize], opts: &FinalizeOptions) {
+pub fn finalize_trace_info(
+    info: &mut TraceInfo,
+    spans: &[Span],
+    span_json_sizes: &[usize],
+    opts: &FinalizeOptions,
+) {
     let root = spans.iter().find(|s| s.is_root());
 
     if let Some(root) = root {
         info.request_time = root.start_time_ns.div_euclid(1_000_000);
-        info.execution_duration = root.end_time_ns.map(|end| (end - root.start_time_ns).div_euclid(1_000_000));
+        info.execution_duration = root
+            .end_time_ns
+            .map(|end| (end - root.start_time_ns).div_euclid(1_000_000));
         info.state = match opts.explicit_state {
             Some(state) if state != TraceState::InProgress => state,
             _ => state_from_root(root),
         };
         let inputs = root.attributes.get(keys::SPAN_INPUTS);
         let outputs = root.attributes.get(keys::SPAN_OUTPUTS);
-        info.trace_metadata.insert(keys::TRACE_INPUTS.to_string(), truncate_trace_io(inputs));
-        info.trace_metadata.insert(keys::TRACE_OUTPUTS.to_string(), truncate_trace_io(outputs));
+        info.trace_metadata
+            .insert(keys::TRACE_INPUTS.to_string(), truncate_trace_io(inputs));
+        info.trace_metadata
+            .insert(keys::TRACE_OUTPUTS.to_string(), truncate_trace_io(outputs));
     }
 
     if let Some(usage) = aggregate_token_usage(spans) {
-        info.trace_metadata.insert(keys::TOKEN_USAGE.to_string(), usage.to_json_text());
+        info.trace_metadata
+            .insert(keys::TOKEN_USAGE.to_string(), usage.to_json_text());
     }
     info.trace_metadata
         .entry(keys::TRACE_SCHEMA_VERSION.to_string())
@@ -135,7 +148,8 @@ pub fn finalize_trace_info(info: &mut TraceInfo, spans: &[Span], span_json_sizes
 
     if let Some(root) = root {
         if !opts.explicit_trace_name || !info.tags.contains_key(keys::TRACE_NAME) {
-            info.tags.insert(keys::TRACE_NAME.to_string(), root.name.clone());
+            info.tags
+                .insert(keys::TRACE_NAME.to_string(), root.name.clone());
         }
         set_previews(info, root, opts.max_preview_chars);
     }
@@ -202,7 +216,11 @@ pub fn apply_metadata_and_tag_limits(info: &mut TraceInfo) {
         keys::MAX_METADATA_KEY_CHARS,
         keys::MAX_METADATA_VALUE_CHARS,
     );
-    info.tags = cut_map(std::mem::take(&mut info.tags), keys::MAX_TAG_KEY_CHARS, keys::MAX_TAG_VALUE_CHARS);
+    info.tags = cut_map(
+        std::mem::take(&mut info.tags),
+        keys::MAX_TAG_KEY_CHARS,
+        keys::MAX_TAG_VALUE_CHARS,
+    );
 }
 
 fn cut_map(
@@ -268,7 +286,11 @@ pub fn trace_info_from_spans(experiment_id: &str, spans: &[Span]) -> TraceInfo {
     };
     let min_start_ms = min_start_ns.div_euclid(1_000_000);
     info.request_time = min_start_ms;
-    let max_end_ms = spans.iter().filter_map(|s| s.end_time_ns).max().map(|e| e.div_euclid(1_000_000));
+    let max_end_ms = spans
+        .iter()
+        .filter_map(|s| s.end_time_ns)
+        .max()
+        .map(|e| e.div_euclid(1_000_000));
     // MLflow tests the end for truthiness, so an end at 0 ms reads as none.
     info.execution_duration = max_end_ms.filter(|&e| e != 0).map(|e| e - min_start_ms);
 
@@ -276,38 +298,59 @@ pub fn trace_info_from_spans(experiment_id: &str, spans: &[Span]) -> TraceInfo {
     if let Some(root) = root {
         info.state = state_from_root(root);
         let max = keys::MAX_PREVIEW_CHARS;
-        info.request_preview =
-            root.attributes.get(keys::SPAN_INPUTS).filter(|t| !t.is_empty()).map(|t| request_preview(t, max));
-        info.response_preview =
-            root.attributes.get(keys::SPAN_OUTPUTS).filter(|t| !t.is_empty()).map(|t| response_preview(t, max));
+        info.request_preview = root
+            .attributes
+            .get(keys::SPAN_INPUTS)
+            .filter(|t| !t.is_empty())
+            .map(|t| request_preview(t, max));
+        info.response_preview = root
+            .attributes
+            .get(keys::SPAN_OUTPUTS)
+            .filter(|t| !t.is_empty())
+            .map(|t| response_preview(t, max));
     }
 
     let first_attr = |names: &[&str]| {
-        spans.iter().find_map(|s| names.iter().find_map(|n| s.attributes.get(*n).filter(|v| !v.is_empty())))
+        spans.iter().find_map(|s| {
+            names
+                .iter()
+                .find_map(|n| s.attributes.get(*n).filter(|v| !v.is_empty()))
+        })
     };
-    if let Some(session) = first_attr(&[SESSION_ID_ATTRIBUTE, CONVERSATION_ID_ATTRIBUTE]).map(|v| json_string_or_raw(v)) {
+    if let Some(session) = first_attr(&[SESSION_ID_ATTRIBUTE, CONVERSATION_ID_ATTRIBUTE])
+        .map(|v| json_string_or_raw(v))
+    {
         // MLflow rejects a session id over 250 characters; clew leaves it out.
         if session.chars().count() <= keys::MAX_METADATA_VALUE_CHARS {
-            info.trace_metadata.insert(keys::TRACE_SESSION.to_string(), session);
+            info.trace_metadata
+                .insert(keys::TRACE_SESSION.to_string(), session);
         }
     }
     if let Some(user) = first_attr(&[USER_ID_ATTRIBUTE]).map(|v| json_string_or_raw(v)) {
-        info.trace_metadata.insert(keys::TRACE_USER.to_string(), user);
+        info.trace_metadata
+            .insert(keys::TRACE_USER.to_string(), user);
     }
     if let Some(usage) = aggregate_token_usage(spans).and_then(|u| u.to_stored_json_text()) {
-        info.trace_metadata.insert(keys::TOKEN_USAGE.to_string(), usage);
+        info.trace_metadata
+            .insert(keys::TOKEN_USAGE.to_string(), usage);
     }
 
     if let Some(root) = root {
         for (key, value) in &root.attributes {
-            let Some(tag_key) = key.strip_prefix(TRACE_TAG_ATTRIBUTE_PREFIX) else { continue };
+            let Some(tag_key) = key.strip_prefix(TRACE_TAG_ATTRIBUTE_PREFIX) else {
+                continue;
+            };
             if tag_key.is_empty() || tag_key.chars().count() > keys::MAX_TAG_KEY_CHARS {
                 continue;
             }
-            info.tags.insert(tag_key.to_string(), json_string_or_raw(value));
+            info.tags
+                .insert(tag_key.to_string(), json_string_or_raw(value));
         }
     }
-    info.tags.insert(keys::SPANS_LOCATION.to_string(), keys::SPANS_LOCATION_TRACKING_STORE.to_string());
+    info.tags.insert(
+        keys::SPANS_LOCATION.to_string(),
+        keys::SPANS_LOCATION_TRACKING_STORE.to_string(),
+    );
     info
 }
 
@@ -334,7 +377,10 @@ mod tests {
             start_time_ns: 1_000_000_000 + id as i64 * 1_000_000,
             end_time_ns: Some(2_000_000_000),
             status: SpanStatus::ok(),
-            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             events: vec![],
             links: vec![],
         }
@@ -342,10 +388,23 @@ mod tests {
 
     #[test]
     fn explicit_state_and_previews_survive() {
-        let mut root = span(1, None, &[(keys::SPAN_INPUTS, "{\"a\": 1}"), (keys::SPAN_OUTPUTS, "\"out\"")]);
+        let mut root = span(
+            1,
+            None,
+            &[
+                (keys::SPAN_INPUTS, "{\"a\": 1}"),
+                (keys::SPAN_OUTPUTS, "\"out\""),
+            ],
+        );
         root.status = SpanStatus::error("boom");
-        let mut info = TraceInfo { request_preview: Some("mine".into()), ..Default::default() };
-        let opts = FinalizeOptions { explicit_state: Some(TraceState::Ok), ..Default::default() };
+        let mut info = TraceInfo {
+            request_preview: Some("mine".into()),
+            ..Default::default()
+        };
+        let opts = FinalizeOptions {
+            explicit_state: Some(TraceState::Ok),
+            ..Default::default()
+        };
         finalize_trace_info(&mut info, &[root.clone()], &[], &opts);
         assert_eq!(info.state, TraceState::Ok);
         assert_eq!(info.request_preview.as_deref(), Some("mine"));
@@ -360,13 +419,22 @@ mod tests {
     fn trace_name_wins_unless_user_set() {
         let root = span(1, None, &[]);
         let mut info = TraceInfo::default();
-        info.tags.insert(keys::TRACE_NAME.into(), "from-context".into());
-        finalize_trace_info(&mut info, &[root.clone()], &[], &FinalizeOptions::default());
+        info.tags
+            .insert(keys::TRACE_NAME.into(), "from-context".into());
+        finalize_trace_info(
+            &mut info,
+            std::slice::from_ref(&root),
+            &[],
+            &FinalizeOptions::default(),
+        );
         assert_eq!(info.tags[keys::TRACE_NAME], "s1");
 
         let mut info = TraceInfo::default();
         info.tags.insert(keys::TRACE_NAME.into(), "custom".into());
-        let opts = FinalizeOptions { explicit_trace_name: true, ..Default::default() };
+        let opts = FinalizeOptions {
+            explicit_trace_name: true,
+            ..Default::default()
+        };
         finalize_trace_info(&mut info, &[root], &[], &opts);
         assert_eq!(info.tags[keys::TRACE_NAME], "custom");
     }
@@ -380,7 +448,10 @@ mod tests {
             assert!(!i.trace_metadata.contains_key(keys::SIZE_STATS));
             100
         };
-        let opts = FinalizeOptions { empty_trace_json_size: Some(&measure), ..Default::default() };
+        let opts = FinalizeOptions {
+            empty_trace_json_size: Some(&measure),
+            ..Default::default()
+        };
         finalize_trace_info(&mut info, &[root], &[10, 20], &opts);
         assert_eq!(info.trace_metadata[keys::SIZE_BYTES], "132");
     }
@@ -394,7 +465,11 @@ mod tests {
         info.trace_metadata.insert("other".into(), "2".into());
         info.trace_metadata.insert(long_b, "3".into());
         apply_metadata_and_tag_limits(&mut info);
-        let entries: Vec<_> = info.trace_metadata.iter().map(|(k, v)| (k.len(), v.as_str())).collect();
+        let entries: Vec<_> = info
+            .trace_metadata
+            .iter()
+            .map(|(k, v)| (k.len(), v.as_str()))
+            .collect();
         assert_eq!(entries, vec![(250, "3"), (5, "2")]);
     }
 
@@ -407,7 +482,15 @@ mod tests {
 
     #[test]
     fn otlp_only_trace_reads_root_tags_and_user() {
-        let root = span(1, None, &[("mlflow.traceTag.env", "\"dev\""), ("user.id", "\"alice\""), (keys::SPAN_INPUTS, "{}")]);
+        let root = span(
+            1,
+            None,
+            &[
+                ("mlflow.traceTag.env", "\"dev\""),
+                ("user.id", "\"alice\""),
+                (keys::SPAN_INPUTS, "{}"),
+            ],
+        );
         let info = trace_info_from_spans("1", &[root]);
         assert_eq!(info.state, TraceState::Ok);
         assert_eq!(info.tags["env"], "dev");

@@ -11,7 +11,9 @@ pub mod preview;
 pub mod size_stats;
 pub mod token_usage;
 
-pub use finalize::{apply_metadata_and_tag_limits, finalize_trace_info, trace_info_from_spans, FinalizeOptions};
+pub use finalize::{
+    apply_metadata_and_tag_limits, finalize_trace_info, trace_info_from_spans, FinalizeOptions,
+};
 pub use preview::{request_preview, response_preview};
 pub use size_stats::SizeStats;
 pub use token_usage::{aggregate_token_usage, TokenUsage};

@@ -54,7 +54,9 @@ pub fn response_preview(outputs_json_text: &str, max_chars: usize) -> String {
 /// Text that is not JSON is previewed as it is. JSON is read as Python's `json.loads` reads
 /// it ([`pyjson::loads`]), including its `NaN` / `Infinity` extensions.
 pub fn preview(json_text: &str, role: &str, max_chars: usize) -> String {
-    let extracted = pyjson::loads(json_text).ok().and_then(|value| chat_text(&value, role));
+    let extracted = pyjson::loads(json_text)
+        .ok()
+        .and_then(|value| chat_text(&value, role));
     let content = match extracted {
         Some(text) if !text.is_empty() => text,
         _ => json_text.to_string(),
@@ -169,7 +171,11 @@ pub fn truncate_like_python(content: &str, max_chars: usize) -> String {
         return content.to_string();
     }
     // content[:max-3]: a negative stop counts from the end.
-    let keep = if max_chars >= 3 { max_chars - 3 } else { len.saturating_sub(3 - max_chars) };
+    let keep = if max_chars >= 3 {
+        max_chars - 3
+    } else {
+        len.saturating_sub(3 - max_chars)
+    };
     let mut out: String = content.chars().take(keep).collect();
     out.push_str("...");
     out

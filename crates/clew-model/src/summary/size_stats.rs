@@ -69,8 +69,12 @@ impl SizeStats {
 
     /// Writes `mlflow.trace.sizeStats` and `mlflow.trace.sizeBytes` into the trace metadata.
     pub fn apply(&self, info: &mut TraceInfo) {
-        info.trace_metadata.insert(keys::SIZE_STATS.to_string(), self.to_json_text());
-        info.trace_metadata.insert(keys::SIZE_BYTES.to_string(), self.total_size_bytes.to_string());
+        info.trace_metadata
+            .insert(keys::SIZE_STATS.to_string(), self.to_json_text());
+        info.trace_metadata.insert(
+            keys::SIZE_BYTES.to_string(),
+            self.total_size_bytes.to_string(),
+        );
     }
 }
 
@@ -106,6 +110,7 @@ mod tests {
         let mut info = TraceInfo::default();
         SizeStats::compute(&[10], 5).unwrap().apply(&mut info);
         assert_eq!(info.trace_metadata[keys::SIZE_BYTES], "15");
-        assert!(info.trace_metadata[keys::SIZE_STATS].starts_with(r#"{"total_size_bytes": 15, "num_spans": 1"#));
+        assert!(info.trace_metadata[keys::SIZE_STATS]
+            .starts_with(r#"{"total_size_bytes": 15, "num_spans": 1"#));
     }
 }

@@ -7,16 +7,19 @@
 //! `output_tokens` and `total_tokens` are always present (missing ones count 0); the cache keys
 //! appear only when some counted span has them, in the order the walk first meets them.
 
-use crate::{keys, Span, SpanId};
 use crate::pyjson::{self, PyValue};
+use crate::{keys, Span, SpanId};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// Keys always present in aggregated usage, in MLflow's order.
 pub const REQUIRED_KEYS: [&str; 3] = ["input_tokens", "output_tokens", "total_tokens"];
 /// Keys added only when a counted span has them.
-pub const CACHE_KEYS: [&str; 3] =
-    ["cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_input_tokens_above_1hr"];
+pub const CACHE_KEYS: [&str; 3] = [
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_input_tokens_above_1hr",
+];
 
 /// One token count. Python adds ints exactly and turns the sum into a float once a float is
 /// involved; `true`/`false` count as 1/0.
@@ -44,7 +47,9 @@ impl TokenCount {
     pub fn as_i64(self) -> Option<i64> {
         match self {
             TokenCount::Int(i) => i64::try_from(i).ok(),
-            TokenCount::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 => Some(f as i64),
+            TokenCount::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 => {
+                Some(f as i64)
+            }
             TokenCount::Float(_) => None,
         }
     }
@@ -84,7 +89,12 @@ pub struct TokenUsage {
 
 impl TokenUsage {
     fn with_required_keys() -> Self {
-        TokenUsage { entries: REQUIRED_KEYS.iter().map(|k| (k.to_string(), TokenCount::Int(0))).collect() }
+        TokenUsage {
+            entries: REQUIRED_KEYS
+                .iter()
+                .map(|k| (k.to_string(), TokenCount::Int(0)))
+                .collect(),
+        }
     }
     /// Adds `count` to `key` (appending the key if new).
     pub fn add(&mut self, key: &str, count: TokenCount) {
@@ -125,7 +135,9 @@ impl TokenUsage {
         let mut stored = TokenUsage::default();
         for key in REQUIRED_KEYS.iter().chain(CACHE_KEYS.iter()) {
             if let Some(i) = self.get(key).and_then(TokenCount::as_i64) {
-                stored.entries.push((key.to_string(), TokenCount::Int(i128::from(i))));
+                stored
+                    .entries
+                    .push((key.to_string(), TokenCount::Int(i128::from(i))));
             }
         }
         (!stored.entries.is_empty()).then(|| stored.to_json_text())
@@ -150,7 +162,11 @@ impl UsageNode {
             .get(keys::CHAT_TOKEN_USAGE)
             .filter(|t| !t.is_empty())
             .map(|t| pyjson::loads(t).unwrap_or_else(|_| PyValue::Str(t.clone())));
-        UsageNode { span_id: span.span_id, parent_id: span.parent_id, usage }
+        UsageNode {
+            span_id: span.span_id,
+            parent_id: span.parent_id,
+            usage,
+        }
     }
 }
 
@@ -207,7 +223,9 @@ pub fn aggregate_usage_nodes(nodes: &[UsageNode]) -> Option<TokenUsage> {
         let node = &nodes[i];
         let data = node.usage.as_ref().filter(|v| **v != PyValue::Null);
         if let (Some(data), false) = (data, ancestor_has_data) {
-            let PyValue::Dict(obj) = data else { return None };
+            let PyValue::Dict(obj) = data else {
+                return None;
+            };
             for key in REQUIRED_KEYS {
                 if let Some(v) = obj.get(key) {
                     totals.add(key, TokenCount::from_py(v)?);
@@ -233,18 +251,30 @@ mod tests {
     use super::*;
 
     fn node(id: u64, parent: Option<u64>, usage: Option<PyValue>) -> UsageNode {
-        UsageNode { span_id: SpanId::from_u64(id), parent_id: parent.map(SpanId::from_u64), usage }
+        UsageNode {
+            span_id: SpanId::from_u64(id),
+            parent_id: parent.map(SpanId::from_u64),
+            usage,
+        }
     }
 
     #[test]
     fn no_usage_anywhere_gives_none() {
-        assert_eq!(aggregate_usage_nodes(&[node(1, None, None), node(2, Some(1), Some(PyValue::Null))]), None);
+        assert_eq!(
+            aggregate_usage_nodes(&[node(1, None, None), node(2, Some(1), Some(PyValue::Null))]),
+            None
+        );
     }
 
     #[test]
     fn cycles_of_duplicate_ids_terminate() {
-        let u = pyjson::loads(r#"{"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}"#).unwrap();
-        let nodes = [node(1, None, None), node(2, Some(1), None), node(1, Some(2), Some(u))];
+        let u =
+            pyjson::loads(r#"{"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}"#).unwrap();
+        let nodes = [
+            node(1, None, None),
+            node(2, Some(1), None),
+            node(1, Some(2), Some(u)),
+        ];
         let usage = aggregate_usage_nodes(&nodes).unwrap();
         assert_eq!(usage.get_i64("total_tokens"), Some(2));
     }
