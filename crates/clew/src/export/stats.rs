@@ -1,0 +1,68 @@
+//! Export counters: what was exported, dropped and failed.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// Live counters of the exporter. Read them with [`ExportStats::snapshot`].
+#[derive(Debug, Default)]
+pub struct ExportStats {
+    pub(crate) traces_exported: AtomicU64,
+    pub(crate) spans_exported: AtomicU64,
+    pub(crate) traces_dropped_queue_full: AtomicU64,
+    pub(crate) traces_failed: AtomicU64,
+    pub(crate) late_spans_dropped: AtomicU64,
+    pub(crate) traces_dropped_by_processor: AtomicU64,
+    pub(crate) processor_panics: AtomicU64,
+    pub(crate) queued_bytes: AtomicU64,
+    pub(crate) queued_traces: AtomicU64,
+}
+
+/// A point-in-time copy of the export counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportStatsSnapshot {
+    /// Traces written to their destination.
+    pub traces_exported: u64,
+    pub spans_exported: u64,
+    /// Traces dropped because the queue was at its byte bound.
+    pub traces_dropped_queue_full: u64,
+    /// Traces the destination failed to write.
+    pub traces_failed: u64,
+    /// Child spans that ended after their trace was exported (MLflow drops these too).
+    pub late_spans_dropped: u64,
+    pub traces_dropped_by_processor: u64,
+    pub processor_panics: u64,
+    /// Bytes and traces waiting in the queue now.
+    pub queued_bytes: u64,
+    pub queued_traces: u64,
+}
+
+impl ExportStats {
+    pub fn snapshot(&self) -> ExportStatsSnapshot {
+        ExportStatsSnapshot {
+            traces_exported: self.traces_exported.load(Relaxed),
+            spans_exported: self.spans_exported.load(Relaxed),
+            traces_dropped_queue_full: self.traces_dropped_queue_full.load(Relaxed),
+            traces_failed: self.traces_failed.load(Relaxed),
+            late_spans_dropped: self.late_spans_dropped.load(Relaxed),
+            traces_dropped_by_processor: self.traces_dropped_by_processor.load(Relaxed),
+            processor_panics: self.processor_panics.load(Relaxed),
+            queued_bytes: self.queued_bytes.load(Relaxed),
+            queued_traces: self.queued_traces.load(Relaxed),
+        }
+    }
+    pub(crate) fn record_late_span(&self) {
+        self.late_spans_dropped.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn record_processor_drop(&self) {
+        self.traces_dropped_by_processor.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn record_processor_panic(&self) {
+        self.processor_panics.fetch_add(1, Relaxed);
+    }
+}
+
+/// The process-wide export counters.
+pub fn stats() -> &'static ExportStats {
+    static STATS: OnceLock<ExportStats> = OnceLock::new();
+    STATS.get_or_init(ExportStats::default)
+}

@@ -1,0 +1,73 @@
+//! Serialising user values to the JSON text MLflow stores in span attributes: the layout of
+//! Python's `json.dumps(v, ensure_ascii=False)` (`", "` and `": "` separators, Python float
+//! repr), written in one pass with serde so the hot path never builds a `serde_json::Value`.
+
+use serde::Serialize;
+use std::io;
+
+/// A serde_json formatter with Python's separators and float repr.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        w.write_all(clew_model::pyjson::float_repr(value).as_bytes())
+    }
+    fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
+        self.write_f64(w, value as f64)
+    }
+}
+
+/// Serialises `value` as Python's `json.dumps(value, ensure_ascii=False)` would.
+/// A value serde cannot serialise (a map with non-string keys, a failing `Serialize` impl)
+/// becomes a JSON string describing the failure, so tracing never fails the caller.
+pub fn to_json_text<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(64);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    match value.serialize(&mut ser) {
+        // serde_json only writes valid UTF-8.
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => {
+            let msg = format!("<unserializable value: {e}>");
+            to_json_text(&msg)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn layout_matches_python_json_dumps() {
+        let v = json!({"x": 1, "y": [1, 2.0, "é"], "z": {"a": null, "b": true}});
+        assert_eq!(to_json_text(&v), r#"{"x": 1, "y": [1, 2.0, "é"], "z": {"a": null, "b": true}}"#);
+        assert_eq!(to_json_text("a\"b\n"), r#""a\"b\n""#);
+    }
+
+    #[test]
+    fn unserializable_values_become_a_string() {
+        let mut m = std::collections::HashMap::new();
+        m.insert((1, 2), 3);
+        let text = to_json_text(&m);
+        assert!(text.starts_with("\"<unserializable value:"), "{text}");
+    }
+}

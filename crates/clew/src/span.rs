@@ -1,0 +1,299 @@
+//! Live spans: the mutable handle user code holds while a span runs.
+//!
+//! A [`LiveSpan`] is an `Arc` handle: cheap to clone, `Send + Sync`, so it can be moved into
+//! threads and tasks or held by another language's runtime. A span that is not recorded
+//! (tracing disabled, sampled out) is a no-op handle with no allocation.
+
+use crate::json_text::to_json_text;
+use crate::trace_buffer::{SpanRecord, TraceBuffer};
+use clew_model::{keys, SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanType};
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The no-op trace id MLflow reports for spans that are not recorded.
+pub const NO_OP_SPAN_TRACE_ID: &str = "MLFLOW_NO_OP_SPAN_TRACE_ID";
+
+pub(crate) struct SpanInner {
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_id: Option<SpanId>,
+    pub(crate) trace: Arc<TraceBuffer>,
+    /// The first span of this trace in this process: ending it exports the trace.
+    pub(crate) is_local_root: bool,
+    /// A stand-in for a parent in another process: never ended or exported itself.
+    pub(crate) placeholder: bool,
+    pub(crate) state: Mutex<SpanState>,
+}
+
+impl SpanInner {
+    pub(crate) fn is_placeholder(&self) -> bool {
+        self.placeholder
+    }
+}
+
+/// What a span accumulates while it runs. Values are JSON text already.
+pub(crate) struct SpanState {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) span_type: SpanType,
+    pub(crate) start_time_ns: i64,
+    pub(crate) status: SpanStatus,
+    pub(crate) inputs: Option<String>,
+    pub(crate) outputs: Option<String>,
+    pub(crate) function_name: Option<Cow<'static, str>>,
+    /// User attributes in first-set order; a later set replaces the value in place.
+    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) events: Vec<SpanEvent>,
+    pub(crate) ended: bool,
+}
+
+/// A span while it runs. Clone it freely; all clones are the same span.
+///
+/// ```
+/// let span = clew::start_span("my_span");
+/// span.set_inputs(&serde_json::json!({"x": 1, "y": 2}));
+/// span.set_outputs(3);
+/// ```
+#[derive(Clone, Default)]
+pub struct LiveSpan {
+    pub(crate) inner: Option<Arc<SpanInner>>,
+}
+
+impl std::fmt::Debug for LiveSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            None => f.write_str("LiveSpan(no-op)"),
+            Some(inner) => write!(
+                f,
+                "LiveSpan({} {} {:?})",
+                inner.trace.trace_id.to_mlflow(),
+                inner.span_id,
+                inner.state.lock().name
+            ),
+        }
+    }
+}
+
+impl LiveSpan {
+    /// A span that records nothing.
+    pub fn noop() -> Self {
+        LiveSpan { inner: None }
+    }
+
+    pub(crate) fn from_inner(inner: Arc<SpanInner>) -> Self {
+        LiveSpan { inner: Some(inner) }
+    }
+
+    /// Whether this span records anything (false when disabled or sampled out).
+    pub fn is_recording(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// MLflow's trace id (`tr-…`), or `MLFLOW_NO_OP_SPAN_TRACE_ID` for a no-op span.
+    pub fn trace_id(&self) -> String {
+        match &self.inner {
+            Some(inner) => inner.trace.request_id(),
+            None => NO_OP_SPAN_TRACE_ID.to_string(),
+        }
+    }
+
+    /// The 16-hex span id, `None` for a no-op span.
+    pub fn span_id(&self) -> Option<String> {
+        self.inner.as_ref().map(|i| i.span_id.to_hex())
+    }
+
+    /// The parent's 16-hex span id, `None` for a root or no-op span.
+    pub fn parent_id(&self) -> Option<String> {
+        self.inner.as_ref().and_then(|i| i.parent_id.map(|p| p.to_hex()))
+    }
+
+    pub fn name(&self) -> Option<String> {
+        self.inner.as_ref().map(|i| i.state.lock().name.to_string())
+    }
+
+    pub fn span_type(&self) -> Option<SpanType> {
+        self.inner.as_ref().map(|i| i.state.lock().span_type.clone())
+    }
+
+    pub fn status(&self) -> Option<SpanStatus> {
+        self.inner.as_ref().map(|i| i.state.lock().status.clone())
+    }
+
+    pub(crate) fn with_state(&self, f: impl FnOnce(&mut SpanState)) {
+        if let Some(inner) = &self.inner {
+            let mut state = inner.state.lock();
+            if !state.ended {
+                f(&mut state);
+            }
+        }
+    }
+
+    /// Sets the span's inputs (any `Serialize` value; stored as JSON text).
+    pub fn set_inputs<T: Serialize>(&self, inputs: T) {
+        if self.inner.is_some() {
+            let text = to_json_text(&inputs);
+            self.with_state(|s| s.inputs = Some(text));
+        }
+    }
+
+    /// Sets the span's outputs (any `Serialize` value; stored as JSON text).
+    /// For RETRIEVER spans, pass a list of [`clew_model::Document`]s.
+    pub fn set_outputs<T: Serialize>(&self, outputs: T) {
+        if self.inner.is_some() {
+            let text = to_json_text(&outputs);
+            self.with_state(|s| s.outputs = Some(text));
+        }
+    }
+
+    /// Sets the inputs from JSON text that is already serialised.
+    pub fn set_inputs_json(&self, json_text: String) {
+        self.with_state(|s| s.inputs = Some(json_text));
+    }
+
+    /// Sets the outputs from JSON text that is already serialised.
+    pub fn set_outputs_json(&self, json_text: String) {
+        self.with_state(|s| s.outputs = Some(json_text));
+    }
+
+    /// Sets one attribute (any `Serialize` value). Setting a reserved `mlflow.*` key such as
+    /// `mlflow.spanInputs` goes to the matching field.
+    pub fn set_attribute<T: Serialize>(&self, key: impl Into<String>, value: T) {
+        if self.inner.is_some() {
+            let text = to_json_text(&value);
+            let key = key.into();
+            self.with_state(|s| s.put_attribute(key, text));
+        }
+    }
+
+    /// Sets several attributes at once.
+    pub fn set_attributes<K, V, I>(&self, attributes: I)
+    where
+        K: Into<String>,
+        V: Serialize,
+        I: IntoIterator<Item = (K, V)>,
+    {
+        if self.inner.is_some() {
+            let texts: Vec<(String, String)> =
+                attributes.into_iter().map(|(k, v)| (k.into(), to_json_text(&v))).collect();
+            self.with_state(|s| {
+                for (k, v) in texts {
+                    s.put_attribute(k, v);
+                }
+            });
+        }
+    }
+
+    /// Adds an event.
+    pub fn add_event(&self, event: SpanEvent) {
+        self.with_state(|s| s.events.push(event));
+    }
+
+    /// Sets the status: a [`SpanStatus`], a [`SpanStatusCode`], or `"OK"` / `"ERROR"` / `"UNSET"`.
+    /// OpenTelemetry's rule holds: a description is kept only for ERROR.
+    pub fn set_status(&self, status: impl Into<SpanStatus>) {
+        let mut status = status.into();
+        if status.status_code != SpanStatusCode::Error {
+            status.description.clear();
+        }
+        self.with_state(|s| s.status = status);
+    }
+
+    /// Records an error: an `exception` event and status ERROR `"<Type>: <message>"`.
+    pub fn record_exception<E: std::error::Error + ?Sized>(&self, error: &E) {
+        if self.inner.is_some() {
+            self.record_exception_event(SpanEvent::from_error(error));
+        }
+    }
+
+    /// Records an exception from its parts (used by bindings and the macro).
+    pub fn record_exception_parts(&self, type_name: &str, message: &str, stacktrace: &str) {
+        if self.inner.is_some() {
+            self.record_exception_event(SpanEvent::exception(type_name, message, stacktrace));
+        }
+    }
+
+    fn record_exception_event(&self, event: SpanEvent) {
+        let type_name = event.attributes.get(keys::EXCEPTION_TYPE).and_then(|v| v.as_str()).unwrap_or("Error");
+        let message = event.attributes.get(keys::EXCEPTION_MESSAGE).and_then(|v| v.as_str()).unwrap_or("");
+        let description = format!("{type_name}: {message}");
+        self.with_state(|s| {
+            s.status = SpanStatus::error(description);
+            s.events.push(event);
+        });
+    }
+
+    /// Changes the span type.
+    pub fn set_span_type(&self, span_type: impl Into<SpanType>) {
+        let span_type = span_type.into();
+        self.with_state(|s| s.span_type = span_type);
+    }
+
+    /// Sets `mlflow.chat.tools` from tool definitions.
+    pub fn set_chat_tools(&self, tools: &[clew_model::ChatTool]) {
+        self.set_attribute(keys::CHAT_TOOLS, tools);
+    }
+
+    /// Records the name of the function this span wraps (`mlflow.spanFunctionName`).
+    pub fn set_function_name(&self, name: impl Into<Cow<'static, str>>) {
+        let name = name.into();
+        self.with_state(|s| s.function_name = Some(name));
+    }
+
+    /// Ends the span now: status becomes OK unless it is ERROR. Ending twice does nothing.
+    /// Ending a trace's first span exports the trace.
+    pub fn end(&self) {
+        self.end_at(crate::clock::now_ns());
+    }
+
+    /// Ends the span with an explicit end time (ns since the epoch).
+    pub fn end_at(&self, end_time_ns: i64) {
+        let Some(inner) = &self.inner else { return };
+        let record = {
+            let mut state = inner.state.lock();
+            if state.ended {
+                return;
+            }
+            state.ended = true;
+            if state.status.status_code != SpanStatusCode::Error {
+                state.status = SpanStatus::ok();
+            }
+            SpanRecord::take(inner.span_id, inner.parent_id, &mut state, end_time_ns)
+        };
+        inner.trace.finish_span(record, inner.is_local_root);
+    }
+}
+
+impl SpanState {
+    pub(crate) fn new(name: Cow<'static, str>, span_type: SpanType, start_time_ns: i64) -> Self {
+        SpanState {
+            name,
+            span_type,
+            start_time_ns,
+            status: SpanStatus::unset(),
+            inputs: None,
+            outputs: None,
+            function_name: None,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            ended: false,
+        }
+    }
+
+    pub(crate) fn put_attribute(&mut self, key: String, text: String) {
+        match key.as_str() {
+            keys::SPAN_INPUTS => self.inputs = Some(text),
+            keys::SPAN_OUTPUTS => self.outputs = Some(text),
+            keys::SPAN_TYPE => {
+                if let Ok(serde_json::Value::String(t)) = serde_json::from_str::<serde_json::Value>(&text) {
+                    self.span_type = SpanType::from(t);
+                }
+            }
+            // Derived from the trace; a user value would desynchronise the span from its trace.
+            keys::TRACE_REQUEST_ID => {}
+            _ => match self.attributes.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = text,
+                None => self.attributes.push((key, text)),
+            },
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The in-process buffer of one trace: finished spans collect here until the trace's first
+//! span ends, then the whole trace goes to the exporter.
+
+use crate::export::ExportTarget;
+use crate::span::SpanState;
+use clew_model::{keys, Span, SpanEvent, SpanId, SpanStatus, SpanType, TraceId, TraceState};
+use indexmap::IndexMap;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Changes to a running trace from `update_current_trace` and friends; applied at export.
+#[derive(Clone, Debug, Default)]
+pub struct TraceOverrides {
+    pub tags: IndexMap<String, String>,
+    pub metadata: IndexMap<String, String>,
+    pub request_preview: Option<String>,
+    pub response_preview: Option<String>,
+    pub state: Option<TraceState>,
+    pub client_request_id: Option<String>,
+}
+
+pub(crate) struct TraceBuffer {
+    pub(crate) trace_id: TraceId,
+    pub(crate) experiment_id: String,
+    /// Continued from a remote parent: no root here, so no final trace info is written.
+    pub(crate) is_remote: bool,
+    pub(crate) target: Arc<ExportTarget>,
+    pub(crate) processors: crate::config::Processors,
+    finished: Mutex<Vec<FinishedSpan>>,
+    pub(crate) overrides: Mutex<TraceOverrides>,
+    exported: AtomicBool,
+}
+
+impl TraceBuffer {
+    pub(crate) fn new(
+        trace_id: TraceId,
+        experiment_id: String,
+        is_remote: bool,
+        target: Arc<ExportTarget>,
+        processors: crate::config::Processors,
+        overrides: TraceOverrides,
+    ) -> Self {
+        TraceBuffer {
+            trace_id,
+            experiment_id,
+            is_remote,
+            target,
+            processors,
+            finished: Mutex::new(Vec::new()),
+            overrides: Mutex::new(overrides),
+            exported: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn request_id(&self) -> String {
+        self.trace_id.to_mlflow()
+    }
+
+    /// Takes a finished span; when it is the local root, hands the trace to the exporter.
+    pub(crate) fn finish_span(self: &Arc<Self>, mut span: FinishedSpan, is_local_root: bool) {
+        if self.exported.load(Ordering::Acquire) {
+            // MLflow drops a child that ends after its trace was exported; we count it.
+            crate::export::stats().record_late_span();
+            return;
+        }
+        let mut keep = true;
+        for processor in self.processors.iter() {
+            keep &= crate::config::run_processor(processor.as_ref(), &mut span);
+        }
+        let mut finished = self.finished.lock();
+        if keep {
+            finished.push(span);
+        } else if is_local_root {
+            // Dropping the root drops the whole trace.
+            finished.clear();
+            self.exported.store(true, Ordering::Release);
+            crate::export::stats().record_processor_drop();
+            return;
+        }
+        if !is_local_root {
+            return;
+        }
+        if !self.is_remote {
+            // A remote trace has more local roots to come; only a real root closes the trace.
+            self.exported.store(true, Ordering::Release);
+            crate::fluent::note_trace_ended(self.trace_id);
+        }
+        let spans = std::mem::take(&mut *finished);
+        drop(finished);
+        crate::export::submit(self.clone(), spans);
+    }
+}
+
+/// A span that has ended, before export. Span processors receive it mutably and may redact
+/// any field; values are JSON text.
+#[derive(Clone, Debug)]
+pub struct FinishedSpan {
+    pub span_id: SpanId,
+    pub parent_id: Option<SpanId>,
+    pub name: Cow<'static, str>,
+    pub span_type: SpanType,
+    pub start_time_ns: i64,
+    pub end_time_ns: i64,
+    pub status: SpanStatus,
+    /// JSON text of the inputs.
+    pub inputs: Option<String>,
+    /// JSON text of the outputs.
+    pub outputs: Option<String>,
+    pub function_name: Option<Cow<'static, str>>,
+    /// User attributes: key → JSON text.
+    pub attributes: Vec<(String, String)>,
+    pub events: Vec<SpanEvent>,
+}
+
+pub(crate) type SpanRecord = FinishedSpan;
+
+impl FinishedSpan {
+    pub(crate) fn take(
+        span_id: SpanId,
+        parent_id: Option<SpanId>,
+        state: &mut SpanState,
+        end_time_ns: i64,
+    ) -> FinishedSpan {
+        FinishedSpan {
+            span_id,
+            parent_id,
+            name: std::mem::take(&mut state.name),
+            span_type: std::mem::take(&mut state.span_type),
+            start_time_ns: state.start_time_ns,
+            end_time_ns,
+            status: std::mem::take(&mut state.status),
+            inputs: state.inputs.take(),
+            outputs: state.outputs.take(),
+            function_name: state.function_name.take(),
+            attributes: std::mem::take(&mut state.attributes),
+            events: std::mem::take(&mut state.events),
+        }
+    }
+
+    /// The decoded inputs.
+    pub fn inputs_value(&self) -> Option<serde_json::Value> {
+        self.inputs.as_deref().and_then(|t| serde_json::from_str(t).ok())
+    }
+    /// The decoded outputs.
+    pub fn outputs_value(&self) -> Option<serde_json::Value> {
+        self.outputs.as_deref().and_then(|t| serde_json::from_str(t).ok())
+    }
+    /// Replaces the inputs (e.g. to redact them).
+    pub fn set_inputs<T: Serialize>(&mut self, inputs: T) {
+        self.inputs = Some(crate::json_text::to_json_text(&inputs));
+    }
+    /// Replaces the outputs (e.g. to redact them).
+    pub fn set_outputs<T: Serialize>(&mut self, outputs: T) {
+        self.outputs = Some(crate::json_text::to_json_text(&outputs));
+    }
+    /// Sets or replaces an attribute.
+    pub fn set_attribute<T: Serialize>(&mut self, key: &str, value: T) {
+        let text = crate::json_text::to_json_text(&value);
+        match self.attributes.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = text,
+            None => self.attributes.push((key.to_string(), text)),
+        }
+    }
+    /// Removes an attribute; returns whether it was there.
+    pub fn remove_attribute(&mut self, key: &str) -> bool {
+        let before = self.attributes.len();
+        self.attributes.retain(|(k, _)| k != key);
+        before != self.attributes.len()
+    }
+
+    /// Rough size in bytes, for the export queue's byte bound.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        const FIXED: usize = 256;
+        FIXED
+            + self.name.len()
+            + self.inputs.as_ref().map_or(0, String::len)
+            + self.outputs.as_ref().map_or(0, String::len)
+            + self.attributes.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
+            + self.events.len() * 128
+    }
+
+    /// The stored form: MLflow's reserved attributes first, then the user's.
+    pub(crate) fn into_span(self, trace_id: TraceId, request_id_text: &str) -> Span {
+        let mut attributes = IndexMap::with_capacity(self.attributes.len() + 5);
+        attributes.insert(keys::TRACE_REQUEST_ID.to_string(), request_id_text.to_string());
+        attributes.insert(keys::SPAN_TYPE.to_string(), crate::json_text::to_json_text(self.span_type.as_str()));
+        if let Some(f) = &self.function_name {
+            attributes.insert(keys::SPAN_FUNCTION_NAME.to_string(), crate::json_text::to_json_text(f.as_ref()));
+        }
+        if let Some(inputs) = self.inputs {
+            attributes.insert(keys::SPAN_INPUTS.to_string(), inputs);
+        }
+        for (k, v) in self.attributes {
+            attributes.insert(k, v);
+        }
+        if let Some(outputs) = self.outputs {
+            attributes.insert(keys::SPAN_OUTPUTS.to_string(), outputs);
+        }
+        Span {
+            trace_id,
+            span_id: self.span_id,
+            parent_id: self.parent_id,
+            name: self.name.into_owned(),
+            start_time_ns: self.start_time_ns,
+            end_time_ns: Some(self.end_time_ns),
+            status: self.status,
+            attributes,
+            events: self.events,
+            links: Vec::new(),
+        }
+    }
+}
