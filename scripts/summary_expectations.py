@@ -78,6 +78,13 @@ PREVIEW_CASES = [
     '[]',
     '""',
     '{"messages": [{"role": "user", "content": "spaced"}]}   ',
+    '{"messages": [{"role": "user", "content": "with nan"}], "temperature": NaN, "top": -Infinity}',
+    '{"messages": [{"role": "user", "content": "first key"}], "messages": [{"role": "user", "content": "last key"}]}',
+    '{"request": ' * 60 + '{"messages": [{"role": "user", "content": "deep"}]}' + '}' * 60,
+    '{"choices": [{"message": {"role": "assistant", "content": "choice"}}], "messages": [{"role": "user", "content": "msg"}]}',
+    '{"input": [], "output": [{"role": "assistant", "content": "out"}]}',
+    '{"messages": [{"role": "user", "content": "big int"}], "n": 123456789012345678901234567890}',
+    '{"messages": [{"role": "user", "content": "tab\\there\\n"}]}',
 ]
 for text in PREVIEW_CASES:
     for role in ("user", "assistant"):
@@ -253,3 +260,50 @@ for fn in (scenario_nested, scenario_root_error, scenario_explicit, scenario_cha
     mlflow.flush_trace_async_logging()
     assert len(CAPTURED) == before + 1, fn.__name__
     emit("finalize", {"name": fn.__name__, "options": opts}, CAPTURED[-1])
+
+
+# --- Trace info an MLflow server builds from OTLP spans alone --------------------------------
+from mlflow.entities import Span as _Span
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+_dir = tempfile.mkdtemp()
+_store = SqlAlchemyStore("sqlite:///" + os.path.join(_dir, "otlp.sqlite"), os.path.join(_dir, "art"))
+_exp = _store.create_experiment("otlp-only")
+
+
+def _span(tid, sid, parent, name, start, end, attrs, code="STATUS_CODE_OK"):
+    return {"trace_id": tid, "span_id": sid, "parent_span_id": parent, "name": name,
+            "start_time_unix_nano": start, "end_time_unix_nano": end, "events": [],
+            "status": {"code": code, "message": ""}, "links": [], "attributes": attrs}
+
+
+def _otlp_case(name, tid_b64, tid_hex, spans):
+    for s in spans:
+        s["trace_id"] = tid_b64
+        s["attributes"] = {"mlflow.traceRequestId": json.dumps("tr-" + tid_hex), **s["attributes"]}
+    _store.log_spans(_exp, [_Span.from_dict(s) for s in spans])
+    info = _store.get_trace_info("tr-" + tid_hex).to_dict()
+    info["tags"].pop("mlflow.artifactLocation", None)  # depends on the server's artifact root
+    emit("otlp_only", {"name": name, "experiment_id": _exp, "spans": spans}, info)
+
+
+_ROOT, _CHILD = "FJKl/cCDw0E=", "MgT30wW02R8="
+_otlp_case("root_error_with_tags_session_user_usage", "J8jiD0JZKw7LhwLtFwqQEA==", "27c8e20f42592b0ecb8702ed170a9010", [
+    _span(None, _ROOT, None, "root", 1795238771687890236, 1795238771745461080,
+          {"mlflow.spanInputs": json.dumps({"messages": [{"role": "user", "content": "hello"}]}),
+           "mlflow.spanOutputs": json.dumps("plain answer"),
+           "mlflow.traceTag.env": json.dumps("prod"),
+           "mlflow.traceTag.mlflow.traceName": json.dumps("named")}, "STATUS_CODE_ERROR"),
+    _span(None, _CHILD, _ROOT, "llm", 1795238771700000000, 1795238771746999999,
+          {"session.id": json.dumps("s-1"), "user.id": json.dumps("u-1"),
+           "mlflow.chat.tokenUsage": json.dumps({"input_tokens": 3, "output_tokens": 4, "total_tokens": 7,
+                                                 "cache_creation_input_tokens": 2, "cache_read_input_tokens": 1})}),
+])
+_otlp_case("children_only", "5rQ3EP7Up0FC62fg5N3Qwg==", "e6b43710fed4a74142eb67e0b4ddd0c2", [
+    _span(None, _CHILD, _ROOT, "child", 1795238773946000001, 1795238773947999999,
+          {"mlflow.spanInputs": json.dumps({"q": 1}), "gen_ai.conversation.id": json.dumps("conv-7")}),
+])
+_otlp_case("root_only_unset_status_no_io", "dBnkDFg0hEXb3l7/ XqMHKQ==".replace(" ", ""), "7419e40c58348445dbde5efb5ea30729", [
+    _span(None, _ROOT, None, "bare", 1795238777491000000, 1795238777491500000,
+          {"mlflow.spanInputs": json.dumps(""), "session.id": "not-json-session"}, "STATUS_CODE_UNSET"),
+])

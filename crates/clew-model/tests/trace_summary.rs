@@ -319,3 +319,21 @@ fn otlp_only_token_usage_uses_the_servers_stored_form() {
         trace.info.trace_metadata[keys::TOKEN_USAGE]
     );
 }
+
+#[test]
+fn otlp_only_traces_equal_what_the_mlflow_server_stores() {
+    use clew_model::json::span_dict::span_from_dict;
+    use clew_model::json::trace_json::trace_info_from_dict;
+    for (input, expected) in expectations("otlp_only") {
+        let name = input["name"].as_str().unwrap();
+        let spans: Vec<Span> = input["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| span_from_dict(s).unwrap())
+            .collect();
+        let got = trace_info_from_spans(input["experiment_id"].as_str().unwrap(), &spans);
+        let want = trace_info_from_dict(&expected).unwrap();
+        assert_eq!(got, want, "{name}");
+    }
+}
