@@ -1,3 +1,19 @@
 //! The trace store: one async [`TraceStore`] trait, its backends, and a conformance suite.
+//!
+//! - [`SqliteStore`]: one SQLite file (WAL, one writer thread with group commit, pooled
+//!   readers); the SDK's embedded default and a single-node server's store.
+//! - [`sql`]: the backend-neutral search compiler (filter AST → parameterised SQL).
+//! - [`conformance`]: behaviour every backend must show, written once against `dyn TraceStore`.
+//!
+//! See `README.md` beside this crate for the schema and the reasons behind it.
+
+pub mod conformance;
+pub mod page_token;
+pub mod payload;
+pub mod span_record;
+pub mod sql;
+pub mod sqlite;
 pub mod store;
+
+pub use sqlite::SqliteStore;
 pub use store::*;

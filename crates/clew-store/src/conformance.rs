@@ -1,0 +1,1173 @@
+//! The store conformance suite: behaviour every [`TraceStore`] backend must show, written once
+//! against `dyn TraceStore`. A backend runs it with one test per case, so a failure names the
+//! behaviour:
+//!
+//! ```no_run
+//! use clew_store::{conformance, SqliteStore, TraceStore};
+//! use std::sync::Arc;
+//!
+//! # async fn demo() {
+//! for case in conformance::cases() {
+//!     let store: Arc<dyn TraceStore> = Arc::new(SqliteStore::open_in_memory().unwrap());
+//!     if let Err(message) = (case.run)(store).await {
+//!         panic!("{}: {message}", case.name);
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Cases build their own data with the helpers below (plain [`Span`] / [`TraceInfo`] literals)
+//! and return `Err(description)` instead of panicking, so a runner can report them all.
+
+use crate::{DeleteTraces, SearchTracesRequest, StoreError, TraceStore};
+use clew_model::{keys, Span, SpanId, SpanStatus, Trace, TraceData, TraceId, TraceInfo, TraceLocation, TraceState};
+use indexmap::IndexMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What a case returns: `Err` describes the broken expectation.
+pub type CaseResult = Result<(), String>;
+/// A boxed case future.
+pub type CaseFuture = Pin<Box<dyn Future<Output = CaseResult> + Send>>;
+
+/// One named behaviour.
+pub struct Case {
+    pub name: &'static str,
+    pub run: fn(Arc<dyn TraceStore>) -> CaseFuture,
+}
+
+/// Runs every case, each on a fresh store from `make_store`; panics listing the failures.
+pub async fn run_all<F, Fut>(make_store: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn TraceStore>>,
+{
+    let mut failures = Vec::new();
+    for case in cases() {
+        let store = make_store().await;
+        if let Err(message) = (case.run)(store).await {
+            failures.push(format!("{}: {message}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "conformance failures:\n{}", failures.join("\n"));
+}
+
+/// Runs the case called `name` on `store`; panics with the failure (for one-test-per-case runners).
+pub async fn run_case(name: &str, store: Arc<dyn TraceStore>) {
+    let Some(case) = cases().into_iter().find(|c| c.name == name) else {
+        panic!("no conformance case named {name:?}");
+    };
+    if let Err(message) = (case.run)(store).await {
+        panic!("{name}: {message}");
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr $(,)?) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            return Err(format!(
+                "{} == {}\n  left:  {:?}\n  right: {:?}\n  (line {})",
+                stringify!($left), stringify!($right), left, right, line!()
+            ));
+        }
+    }};
+}
+
+/// Turns a store error into a case failure naming the call.
+fn ok<T>(what: &str, result: Result<T, StoreError>) -> Result<T, String> {
+    result.map_err(|e| format!("{what} failed: {e} ({e:?})"))
+}
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        /// Every case, in a stable order.
+        pub fn cases() -> Vec<Case> {
+            vec![$(Case { name: stringify!($name), run: |store| Box::pin($name(store)) }),*]
+        }
+        /// The names of every case.
+        pub const CASE_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+cases!(
+    default_experiment_exists,
+    create_experiment_assigns_ids_and_artifact_locations,
+    duplicate_experiment_name_is_already_exists,
+    empty_experiment_name_is_invalid,
+    write_traces_round_trips_info_and_spans,
+    spans_come_back_root_first_then_by_start_time,
+    write_traces_to_missing_experiment_is_not_found,
+    log_spans_trace_is_in_progress_until_root_arrives,
+    log_spans_root_decides_state_times_and_previews,
+    errored_child_alone_keeps_trace_ok,
+    log_spans_resend_overwrites_span,
+    log_spans_to_missing_experiment_is_not_found,
+    log_spans_adds_missing_trace_request_id,
+    spans_before_info_and_info_before_spans_converge,
+    duplicate_deliveries_converge,
+    concurrent_writers_converge,
+    start_trace_returns_stored_info_with_server_fields,
+    start_trace_client_values_win_over_span_derived,
+    start_trace_keeps_previews_when_client_sends_none,
+    session_and_user_come_from_span_attributes,
+    token_usage_is_summed_from_spans,
+    batch_get_traces_keeps_request_order_and_skips_missing,
+    batch_get_traces_skips_incomplete_traces,
+    missing_trace_reads_as_none,
+    set_and_delete_trace_tag,
+    tag_updates_on_missing_things_are_not_found,
+    delete_traces_by_ids_removes_everything,
+    delete_traces_older_than_is_inclusive_and_oldest_first,
+    search_default_order_is_newest_first_then_request_id,
+    search_numeric_fields,
+    search_status_and_id_columns,
+    search_name_and_run_id,
+    search_tags_and_metadata,
+    search_like_is_case_sensitive_and_ilike_is_not,
+    search_rlike_is_a_regex_search,
+    search_span_clauses_hold_on_the_same_span,
+    search_span_attributes,
+    search_trace_text_and_span_content,
+    search_short_patterns_still_match,
+    search_unicode,
+    search_order_by_puts_nulls_last,
+    search_order_by_several_keys,
+    search_pagination,
+    search_is_scoped_to_experiments,
+    search_rejects_invalid_requests,
+    search_values_are_bound_not_spliced,
+    search_feedback_and_expectation,
+    search_after_delete_finds_nothing_of_deleted_traces,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------------------------
+
+/// Base time of the generated data: 2026-01-01T00:00:00Z in ms.
+pub const T0_MS: i64 = 1_767_225_600_000;
+
+/// The MLflow trace id of test trace `n`.
+pub fn trace_id(n: u128) -> String {
+    TraceId::from_u128(n).to_mlflow()
+}
+
+/// JSON text of a string attribute value (`"x"` → `"\"x\""`).
+pub fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// A span of test trace `trace`: `start_ms`/`end_ms` are offsets from [`T0_MS`].
+pub fn span(trace: u128, id: u64, parent: Option<u64>, name: &str, start_ms: i64, end_ms: i64) -> Span {
+    let mut attributes = IndexMap::new();
+    attributes.insert(keys::TRACE_REQUEST_ID.to_string(), json_str(&trace_id(trace)));
+    attributes.insert(keys::SPAN_TYPE.to_string(), json_str("UNKNOWN"));
+    Span {
+        trace_id: TraceId::from_u128(trace),
+        span_id: SpanId::from_u64(id),
+        parent_id: parent.map(SpanId::from_u64),
+        name: name.to_string(),
+        start_time_ns: (T0_MS + start_ms) * 1_000_000,
+        end_time_ns: Some((T0_MS + end_ms) * 1_000_000),
+        status: SpanStatus::ok(),
+        attributes,
+        events: Vec::new(),
+        links: Vec::new(),
+    }
+}
+
+/// Sets an attribute given as JSON text.
+pub fn with_attr(mut span: Span, key: &str, json_text: &str) -> Span {
+    span.attributes.insert(key.to_string(), json_text.to_string());
+    span
+}
+
+/// A finished info for test trace `trace` in `experiment`.
+pub fn info(trace: u128, experiment: &str, start_ms: i64, duration_ms: i64) -> TraceInfo {
+    TraceInfo {
+        trace_id: trace_id(trace),
+        trace_location: TraceLocation::experiment(experiment),
+        request_time: T0_MS + start_ms,
+        execution_duration: Some(duration_ms),
+        state: TraceState::Ok,
+        ..TraceInfo::default()
+    }
+}
+
+/// A finished trace: info plus a root span and `children` child spans.
+pub fn simple_trace(trace: u128, experiment: &str, start_ms: i64, duration_ms: i64, children: u64) -> Trace {
+    let mut spans = vec![with_attr(
+        span(trace, 1, None, "root", start_ms, start_ms + duration_ms),
+        keys::SPAN_INPUTS,
+        r#"{"question": "q"}"#,
+    )];
+    for i in 0..children {
+        let offset = start_ms + 1 + i as i64;
+        spans.push(span(trace, 2 + i, Some(1), &format!("child-{i}"), offset, offset + 1));
+    }
+    let mut info = info(trace, experiment, start_ms, duration_ms);
+    info.tags.insert(keys::TRACE_NAME.to_string(), "root".to_string());
+    Trace { info, data: TraceData { spans } }
+}
+
+async fn search_ids(store: &dyn TraceStore, experiment: &str, filter: &str) -> Result<Vec<String>, String> {
+    let request = SearchTracesRequest {
+        experiment_ids: vec![experiment.to_string()],
+        filter: Some(filter.to_string()),
+        max_results: Some(1000),
+        ..Default::default()
+    };
+    let page = ok(&format!("search {filter:?}"), store.search_traces(&request).await)?;
+    Ok(page.traces.into_iter().map(|t| t.trace_id).collect())
+}
+
+/// Search ids, sorted (for filters where order is not the point).
+async fn matches(store: &dyn TraceStore, experiment: &str, filter: &str) -> Result<Vec<String>, String> {
+    let mut ids = search_ids(store, experiment, filter).await?;
+    ids.sort();
+    Ok(ids)
+}
+
+fn ids(ns: &[u128]) -> Vec<String> {
+    let mut ids: Vec<String> = ns.iter().map(|n| trace_id(*n)).collect();
+    ids.sort();
+    ids
+}
+
+/// The info without fields that legitimately differ between equivalent stores.
+fn comparable(mut info: TraceInfo) -> TraceInfo {
+    info.tags.sort_keys();
+    info.trace_metadata.sort_keys();
+    info
+}
+
+async fn new_experiment(store: &dyn TraceStore, name: &str) -> Result<String, String> {
+    ok("create_experiment", store.create_experiment(name, None).await)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiments
+// ---------------------------------------------------------------------------------------------
+
+async fn default_experiment_exists(store: Arc<dyn TraceStore>) -> CaseResult {
+    let default = ok("get_experiment", store.get_experiment("0").await)?.ok_or("experiment 0 is missing")?;
+    ensure_eq!(default.name, "Default");
+    ensure_eq!(default.lifecycle_stage, "active");
+    let by_name = ok("get_experiment_by_name", store.get_experiment_by_name("Default").await)?;
+    ensure_eq!(by_name.map(|e| e.experiment_id), Some("0".to_string()));
+    let all = ok("list_experiments", store.list_experiments().await)?;
+    ensure_eq!(all.first().map(|e| e.experiment_id.clone()), Some("0".to_string()));
+    Ok(())
+}
+
+async fn create_experiment_assigns_ids_and_artifact_locations(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "alpha").await?;
+    let b = ok("create_experiment", store.create_experiment("beta", Some("/data/artifacts/beta")).await)?;
+    ensure!(a != b && a != "0", "ids must be new and distinct: {a} {b}");
+    let alpha = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("alpha missing")?;
+    ensure_eq!(alpha.name, "alpha");
+    ensure!(alpha.artifact_location.ends_with(&a), "default artifact location names the id: {}", alpha.artifact_location);
+    let beta = ok("get_experiment_by_name", store.get_experiment_by_name("beta").await)?.ok_or("beta missing")?;
+    ensure_eq!(beta.artifact_location, "/data/artifacts/beta");
+    let names: Vec<String> = ok("list_experiments", store.list_experiments().await)?.into_iter().map(|e| e.name).collect();
+    ensure_eq!(names, vec!["Default".to_string(), "alpha".to_string(), "beta".to_string()]);
+    ensure!(ok("get_experiment", store.get_experiment("999").await)?.is_none(), "unknown id must read as None");
+    ensure!(ok("get_experiment", store.get_experiment("not-a-number").await)?.is_none(), "odd id must read as None");
+    Ok(())
+}
+
+async fn duplicate_experiment_name_is_already_exists(store: Arc<dyn TraceStore>) -> CaseResult {
+    new_experiment(&*store, "dup").await?;
+    match store.create_experiment("dup", None).await {
+        Err(StoreError::AlreadyExists(_)) => Ok(()),
+        other => Err(format!("expected AlreadyExists, got {other:?}")),
+    }
+}
+
+async fn empty_experiment_name_is_invalid(store: Arc<dyn TraceStore>) -> CaseResult {
+    match store.create_experiment("", None).await {
+        Err(StoreError::InvalidArgument(_)) => Ok(()),
+        other => Err(format!("expected InvalidArgument, got {other:?}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingest
+// ---------------------------------------------------------------------------------------------
+
+async fn write_traces_round_trips_info_and_spans(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 50, 2);
+    trace.info.client_request_id = Some("client-1".into());
+    trace.info.request_preview = Some("req".into());
+    trace.info.response_preview = Some("resp".into());
+    trace.info.tags.insert("env".into(), "dev".into());
+    trace.info.trace_metadata.insert(keys::SOURCE_RUN.into(), "run-1".into());
+    ok("write_traces", store.write_traces(vec![trace.clone()]).await)?;
+
+    let stored = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    let i = &stored.info;
+    ensure_eq!(i.trace_id, trace_id(1));
+    ensure_eq!(i.experiment_id(), Some(exp.as_str()));
+    ensure_eq!(i.request_time, T0_MS);
+    ensure_eq!(i.execution_duration, Some(50));
+    ensure_eq!(i.state, TraceState::Ok);
+    ensure_eq!(i.client_request_id.as_deref(), Some("client-1"));
+    ensure_eq!(i.request_preview.as_deref(), Some("req"));
+    ensure_eq!(i.response_preview.as_deref(), Some("resp"));
+    ensure_eq!(i.tags.get("env").map(String::as_str), Some("dev"));
+    ensure_eq!(i.tags.get(keys::TRACE_NAME).map(String::as_str), Some("root"));
+    ensure_eq!(i.tags.get(keys::SPANS_LOCATION).map(String::as_str), Some(keys::SPANS_LOCATION_TRACKING_STORE));
+    ensure!(i.tags.contains_key(keys::ARTIFACT_LOCATION), "artifact location tag missing: {:?}", i.tags);
+    ensure_eq!(i.trace_metadata.get(keys::SOURCE_RUN).map(String::as_str), Some("run-1"));
+    ensure_eq!(stored.data.spans, trace.data.spans);
+    let only_info = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("info missing")?;
+    ensure_eq!(comparable(only_info), comparable(stored.info.clone()));
+    Ok(())
+}
+
+async fn spans_come_back_root_first_then_by_start_time(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    // Children written out of order, root last, a grandchild starting before its uncle.
+    let spans = vec![
+        span(1, 4, Some(2), "grandchild", 3, 4),
+        span(1, 3, Some(1), "late-child", 5, 6),
+        span(1, 2, Some(1), "early-child", 2, 7),
+        span(1, 1, None, "root", 0, 10),
+    ];
+    ok("log_spans", store.log_spans(&exp, spans).await)?;
+    let trace = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    let names: Vec<&str> = trace.data.spans.iter().map(|s| s.name.as_str()).collect();
+    ensure_eq!(names, vec!["root", "early-child", "grandchild", "late-child"]);
+    Ok(())
+}
+
+async fn write_traces_to_missing_experiment_is_not_found(store: Arc<dyn TraceStore>) -> CaseResult {
+    match store.write_traces(vec![simple_trace(1, "424242", 0, 5, 0)]).await {
+        Err(StoreError::NotFound(_)) => {}
+        other => return Err(format!("expected NotFound, got {other:?}")),
+    }
+    ensure!(ok("get_trace", store.get_trace(&trace_id(1)).await)?.is_none(), "nothing may be stored");
+    Ok(())
+}
+
+async fn log_spans_trace_is_in_progress_until_root_arrives(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 2, Some(1), "child", 5, 8)]).await)?;
+    let partial = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(partial.state, TraceState::InProgress);
+    ensure_eq!(partial.tags.get(keys::SPANS_LOCATION).map(String::as_str), Some(keys::SPANS_LOCATION_TRACKING_STORE));
+    ensure!(partial.tags.contains_key(keys::ARTIFACT_LOCATION), "artifact location tag missing");
+    let partial_trace = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(partial_trace.data.spans.len(), 1);
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 1, None, "root", 0, 10)]).await)?;
+    let done = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(done.state, TraceState::Ok);
+    ensure_eq!(done.request_time, T0_MS);
+    ensure_eq!(done.execution_duration, Some(10));
+    Ok(())
+}
+
+async fn log_spans_root_decides_state_times_and_previews(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut root = with_attr(span(1, 1, None, "root", 100, 130), keys::SPAN_INPUTS, r#"{"x": 1}"#);
+    root = with_attr(root, keys::SPAN_OUTPUTS, r#""done""#);
+    root.status = SpanStatus::error("boom");
+    ok("log_spans", store.log_spans(&exp, vec![root, span(1, 2, Some(1), "c", 110, 140)]).await)?;
+    let info = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.state, TraceState::Error);
+    ensure_eq!(info.request_time, T0_MS + 100);
+    ensure_eq!(info.execution_duration, Some(40));
+    ensure_eq!(info.request_preview.as_deref(), Some(r#"{"x": 1}"#));
+    ensure_eq!(info.response_preview.as_deref(), Some(r#""done""#));
+    ensure_eq!(info.experiment_id(), Some(exp.as_str()));
+    Ok(())
+}
+
+async fn errored_child_alone_keeps_trace_ok(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut child = span(1, 2, Some(1), "c", 1, 2);
+    child.status = SpanStatus::error("tool failed");
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 1, None, "root", 0, 3), child]).await)?;
+    let info = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.state, TraceState::Ok);
+    Ok(())
+}
+
+async fn log_spans_resend_overwrites_span(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let first = with_attr(span(1, 1, None, "root", 0, 10), "note", &json_str("first version"));
+    ok("log_spans", store.log_spans(&exp, vec![first]).await)?;
+    let second = with_attr(span(1, 1, None, "root-renamed", 0, 20), "note", &json_str("second version"));
+    ok("log_spans", store.log_spans(&exp, vec![second.clone()]).await)?;
+    let trace = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(trace.data.spans, vec![second]);
+    ensure_eq!(trace.info.execution_duration, Some(20));
+    // The substring index follows the overwrite.
+    ensure_eq!(matches(&*store, &exp, "trace.text LIKE '%first version%'").await?, Vec::<String>::new());
+    ensure_eq!(matches(&*store, &exp, "trace.text LIKE '%second version%'").await?, ids(&[1]));
+    ensure_eq!(matches(&*store, &exp, "span.name = 'root'").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn log_spans_to_missing_experiment_is_not_found(store: Arc<dyn TraceStore>) -> CaseResult {
+    match store.log_spans("424242", vec![span(1, 1, None, "root", 0, 1)]).await {
+        Err(StoreError::NotFound(_)) => Ok(()),
+        other => Err(format!("expected NotFound, got {other:?}")),
+    }
+}
+
+async fn log_spans_adds_missing_trace_request_id(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut foreign = span(1, 1, None, "otel-root", 0, 1);
+    foreign.attributes.shift_remove(keys::TRACE_REQUEST_ID);
+    ok("log_spans", store.log_spans(&exp, vec![foreign]).await)?;
+    let trace = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(trace.data.spans.len(), 1);
+    ensure_eq!(trace.data.spans[0].request_id(), trace_id(1));
+    Ok(())
+}
+
+/// The spans and info of trace 1 as the MLflow client sends them (OTLP + StartTraceV3).
+fn client_trace(exp: &str) -> (Vec<Span>, TraceInfo) {
+    let root = with_attr(span(1, 1, None, "answer", 0, 57), keys::SPAN_INPUTS, r#"{"question": "why?"}"#);
+    let root = with_attr(root, keys::SPAN_OUTPUTS, r#"{"answer": "42"}"#);
+    let root = with_attr(root, "session.id", &json_str("sess-1"));
+    let spans = vec![root, span(1, 2, Some(1), "retrieve", 5, 20), span(1, 3, Some(1), "generate", 21, 50)];
+    let mut info = info(1, exp, 0, 57);
+    info.request_preview = Some(r#"{"question": "why?"}"#.into());
+    info.response_preview = Some(r#"{"answer": "42"}"#.into());
+    info.tags.insert(keys::TRACE_NAME.into(), "answer".into());
+    info.tags.insert("env".into(), "dev".into());
+    info.trace_metadata.insert(keys::TRACE_SCHEMA_VERSION.into(), "3".into());
+    info.trace_metadata.insert(keys::SIZE_STATS.into(), r#"{"total_size_bytes": 100, "num_spans": 3}"#.into());
+    (spans, info)
+}
+
+async fn spans_before_info_and_info_before_spans_converge(store: Arc<dyn TraceStore>) -> CaseResult {
+    let spans_first = new_experiment(&*store, "spans-first").await?;
+    let info_first = new_experiment(&*store, "info-first").await?;
+    // Same trace id cannot live in two experiments; compare two stores' worth via two ids.
+    let (spans_a, info_a) = client_trace(&spans_first);
+    ok("log_spans", store.log_spans(&spans_first, spans_a).await)?;
+    ok("start_trace", store.start_trace(info_a).await)?;
+
+    let (spans_b, mut info_b) = client_trace(&info_first);
+    // Re-key trace 1's data to trace 2 for the second order.
+    let rekey = |mut s: Span| {
+        s.trace_id = TraceId::from_u128(2);
+        s.attributes.insert(keys::TRACE_REQUEST_ID.into(), json_str(&trace_id(2)));
+        s
+    };
+    info_b.trace_id = trace_id(2);
+    ok("start_trace", store.start_trace(info_b).await)?;
+    ok("log_spans", store.log_spans(&info_first, spans_b.into_iter().map(rekey).collect()).await)?;
+
+    let a = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace 1 missing")?;
+    let b = ok("get_trace", store.get_trace(&trace_id(2)).await)?.ok_or("trace 2 missing")?;
+    let normalise = |t: &Trace| {
+        let mut info = comparable(t.info.clone());
+        info.trace_id = String::new();
+        info.trace_location = TraceLocation::Unspecified;
+        info.tags.shift_remove(keys::ARTIFACT_LOCATION);
+        info
+    };
+    ensure_eq!(normalise(&a), normalise(&b));
+    ensure_eq!(a.data.spans.len(), 3);
+    ensure_eq!(b.data.spans.len(), 3);
+    ensure_eq!(a.info.state, TraceState::Ok);
+    ensure_eq!(a.info.trace_metadata.get(keys::INFO_FINALIZED).map(String::as_str), Some("true"));
+    ensure_eq!(a.info.trace_metadata.get(keys::TRACE_SESSION).map(String::as_str), Some("sess-1"));
+    ensure_eq!(a.info.tags.get("env").map(String::as_str), Some("dev"));
+    ensure_eq!(a.info.tags.get(keys::SPANS_LOCATION).map(String::as_str), Some(keys::SPANS_LOCATION_TRACKING_STORE));
+    Ok(())
+}
+
+async fn duplicate_deliveries_converge(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let (spans, info) = client_trace(&exp);
+    ok("log_spans", store.log_spans(&exp, spans.clone()).await)?;
+    ok("start_trace", store.start_trace(info.clone()).await)?;
+    let once = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    for _ in 0..3 {
+        ok("log_spans", store.log_spans(&exp, spans.clone()).await)?;
+        ok("start_trace", store.start_trace(info.clone()).await)?;
+        ok("write_traces", store.write_traces(vec![Trace { info: info.clone(), data: TraceData { spans: spans.clone() } }]).await)?;
+    }
+    let again = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(comparable(again.info), comparable(once.info));
+    ensure_eq!(again.data.spans, once.data.spans);
+    ensure_eq!(matches(&*store, &exp, "trace.text LIKE '%why%'").await?, ids(&[1]));
+    Ok(())
+}
+
+async fn concurrent_writers_converge(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let traces: u128 = 20;
+    let mut tasks = Vec::new();
+    for n in 1..=traces {
+        let (spans, mut info) = client_trace(&exp);
+        info.trace_id = trace_id(n);
+        let spans: Vec<Span> = spans
+            .into_iter()
+            .map(|mut s| {
+                s.trace_id = TraceId::from_u128(n);
+                s.attributes.insert(keys::TRACE_REQUEST_ID.into(), json_str(&trace_id(n)));
+                s
+            })
+            .collect();
+        // Each span on its own, plus the info, all racing (and a duplicate of each).
+        for s in spans.iter().chain(spans.iter()) {
+            let (store, exp, s) = (Arc::clone(&store), exp.clone(), s.clone());
+            tasks.push(tokio::spawn(async move { store.log_spans(&exp, vec![s]).await }));
+        }
+        let (store2, info2) = (Arc::clone(&store), info.clone());
+        tasks.push(tokio::spawn(async move { store2.start_trace(info2).await.map(|_| ()) }));
+    }
+    for task in tasks {
+        let joined = task.await.map_err(|e| format!("writer task panicked: {e}"))?;
+        ok("concurrent write", joined)?;
+    }
+    for n in 1..=traces {
+        let t = ok("get_trace", store.get_trace(&trace_id(n)).await)?.ok_or("trace missing")?;
+        ensure_eq!(t.data.spans.len(), 3);
+        ensure_eq!(t.info.state, TraceState::Ok);
+        ensure_eq!(t.info.execution_duration, Some(57));
+        ensure_eq!(t.info.tags.get("env").map(String::as_str), Some("dev"));
+    }
+    let page = ok(
+        "search",
+        store
+            .search_traces(&SearchTracesRequest { experiment_ids: vec![exp], max_results: Some(100), ..Default::default() })
+            .await,
+    )?;
+    ensure_eq!(page.traces.len(), traces as usize);
+    Ok(())
+}
+
+async fn start_trace_returns_stored_info_with_server_fields(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let (_, info) = client_trace(&exp);
+    let stored = ok("start_trace", store.start_trace(info.clone()).await)?;
+    ensure_eq!(stored.trace_id, info.trace_id);
+    ensure_eq!(stored.trace_metadata.get(keys::INFO_FINALIZED).map(String::as_str), Some("true"));
+    let location = stored.tags.get(keys::ARTIFACT_LOCATION).ok_or("artifact location tag missing")?;
+    ensure!(
+        location.ends_with(&format!("/traces/{}/artifacts", info.trace_id)),
+        "artifact location {location:?} must end in /traces/<id>/artifacts"
+    );
+    ensure!(!stored.tags.contains_key(keys::SPANS_LOCATION), "no spans yet, so no spansLocation tag");
+    ensure_eq!(stored.tags.get("env").map(String::as_str), Some("dev"));
+    let read = ok("get_trace_info", store.get_trace_info(&info.trace_id).await)?.ok_or("missing")?;
+    ensure_eq!(comparable(read), comparable(stored));
+    match store.start_trace(self::info(7, "424242", 0, 1)).await {
+        Err(StoreError::NotFound(_)) => Ok(()),
+        other => Err(format!("start_trace into a missing experiment: expected NotFound, got {other:?}")),
+    }
+}
+
+async fn start_trace_client_values_win_over_span_derived(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut root = span(1, 1, None, "root", 0, 100);
+    root.status = SpanStatus::error("x");
+    ok("log_spans", store.log_spans(&exp, vec![root.clone()]).await)?;
+    let mut client = info(1, &exp, 5, 77);
+    client.state = TraceState::Ok;
+    client.request_preview = Some("client preview".into());
+    ok("start_trace", store.start_trace(client).await)?;
+    // Spans arriving after the info (a re-send) do not undo the client's values.
+    ok("log_spans", store.log_spans(&exp, vec![root]).await)?;
+    let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(stored.state, TraceState::Ok);
+    ensure_eq!(stored.request_time, T0_MS + 5);
+    ensure_eq!(stored.execution_duration, Some(77));
+    ensure_eq!(stored.request_preview.as_deref(), Some("client preview"));
+    Ok(())
+}
+
+async fn start_trace_keeps_previews_when_client_sends_none(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let root = with_attr(span(1, 1, None, "root", 0, 10), keys::SPAN_INPUTS, r#"{"q": "from span"}"#);
+    ok("log_spans", store.log_spans(&exp, vec![root]).await)?;
+    let stored = ok("start_trace", store.start_trace(info(1, &exp, 0, 10)).await)?;
+    ensure_eq!(stored.request_preview.as_deref(), Some(r#"{"q": "from span"}"#));
+    ensure_eq!(stored.tags.get(keys::SPANS_LOCATION).map(String::as_str), Some(keys::SPANS_LOCATION_TRACKING_STORE));
+    Ok(())
+}
+
+async fn session_and_user_come_from_span_attributes(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let root = with_attr(span(1, 1, None, "root", 0, 10), "session.id", &json_str("s-42"));
+    let child = with_attr(span(1, 2, Some(1), "c", 1, 2), "user.id", &json_str("alice"));
+    ok("log_spans", store.log_spans(&exp, vec![root, child]).await)?;
+    let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(stored.trace_metadata.get(keys::TRACE_SESSION).map(String::as_str), Some("s-42"));
+    ensure_eq!(stored.trace_metadata.get(keys::TRACE_USER).map(String::as_str), Some("alice"));
+    ensure_eq!(matches(&*store, &exp, "metadata.`mlflow.trace.session` = 's-42'").await?, ids(&[1]));
+    Ok(())
+}
+
+async fn token_usage_is_summed_from_spans(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let usage = |i: i64, o: i64| format!(r#"{{"input_tokens": {i}, "output_tokens": {o}, "total_tokens": {}}}"#, i + o);
+    let a = with_attr(span(1, 2, Some(1), "llm-a", 1, 2), keys::CHAT_TOKEN_USAGE, &usage(10, 5));
+    let b = with_attr(span(1, 3, Some(1), "llm-b", 3, 4), keys::CHAT_TOKEN_USAGE, &usage(7, 3));
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 1, None, "root", 0, 5), a.clone(), b]).await)?;
+    // A duplicate delivery must not double count.
+    ok("log_spans", store.log_spans(&exp, vec![a]).await)?;
+    let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    let usage = stored.token_usage().ok_or("no mlflow.trace.tokenUsage metadata")?;
+    ensure_eq!(usage.get("input_tokens").and_then(|v| v.as_i64()), Some(17));
+    ensure_eq!(usage.get("output_tokens").and_then(|v| v.as_i64()), Some(8));
+    ensure_eq!(usage.get("total_tokens").and_then(|v| v.as_i64()), Some(25));
+    Ok(())
+}
+
+async fn batch_get_traces_keeps_request_order_and_skips_missing(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces((1..=3).map(|n| simple_trace(n, &exp, n as i64, 5, 1)).collect()).await)?;
+    let wanted = vec![trace_id(3), trace_id(99), trace_id(1), trace_id(2)];
+    let got = ok("batch_get_traces", store.batch_get_traces(&wanted).await)?;
+    let got_ids: Vec<String> = got.iter().map(|t| t.info.trace_id.clone()).collect();
+    ensure_eq!(got_ids, vec![trace_id(3), trace_id(1), trace_id(2)]);
+    ensure!(got.iter().all(|t| t.data.spans.len() == 2), "each trace carries its spans");
+    Ok(())
+}
+
+async fn batch_get_traces_skips_incomplete_traces(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let (spans, info) = client_trace(&exp); // sizeStats announces 3 spans
+    ok("start_trace", store.start_trace(info).await)?;
+    ok("log_spans", store.log_spans(&exp, spans[..2].to_vec()).await)?;
+    ensure_eq!(ok("batch_get_traces", store.batch_get_traces(&[trace_id(1)]).await)?.len(), 0);
+    ok("log_spans", store.log_spans(&exp, spans[2..].to_vec()).await)?;
+    ensure_eq!(ok("batch_get_traces", store.batch_get_traces(&[trace_id(1)]).await)?.len(), 1);
+    Ok(())
+}
+
+async fn missing_trace_reads_as_none(store: Arc<dyn TraceStore>) -> CaseResult {
+    ensure!(ok("get_trace", store.get_trace(&trace_id(5)).await)?.is_none(), "get_trace");
+    ensure!(ok("get_trace_info", store.get_trace_info(&trace_id(5)).await)?.is_none(), "get_trace_info");
+    ensure!(ok("get_trace", store.get_trace("not an id ' --").await)?.is_none(), "odd id");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags and deletes
+// ---------------------------------------------------------------------------------------------
+
+async fn set_and_delete_trace_tag(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 5, 0)]).await)?;
+    ok("set_trace_tag", store.set_trace_tag(&trace_id(1), "reviewed", "yes").await)?;
+    ok("set_trace_tag", store.set_trace_tag(&trace_id(1), "reviewed", "twice").await)?;
+    let tagged = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(tagged.tags.get("reviewed").map(String::as_str), Some("twice"));
+    ensure_eq!(matches(&*store, &exp, "tag.reviewed = 'twice'").await?, ids(&[1]));
+    ok("delete_trace_tag", store.delete_trace_tag(&trace_id(1), "reviewed").await)?;
+    let untagged = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure!(!untagged.tags.contains_key("reviewed"), "tag must be gone");
+    ensure_eq!(matches(&*store, &exp, "tag.reviewed IS NULL").await?, ids(&[1]));
+    // Renaming through the tag shows in `name` searches.
+    ok("set_trace_tag", store.set_trace_tag(&trace_id(1), keys::TRACE_NAME, "renamed").await)?;
+    ensure_eq!(matches(&*store, &exp, "name = 'renamed'").await?, ids(&[1]));
+    Ok(())
+}
+
+async fn tag_updates_on_missing_things_are_not_found(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 5, 0)]).await)?;
+    match store.delete_trace_tag(&trace_id(1), "never-set").await {
+        Err(StoreError::NotFound(_)) => {}
+        other => return Err(format!("delete of a missing key: expected NotFound, got {other:?}")),
+    }
+    match store.set_trace_tag(&trace_id(9), "k", "v").await {
+        Err(StoreError::NotFound(_)) => {}
+        other => return Err(format!("tag on a missing trace: expected NotFound, got {other:?}")),
+    }
+    match store.delete_trace_tag(&trace_id(9), "k").await {
+        Err(StoreError::NotFound(_)) => Ok(()),
+        other => Err(format!("untag a missing trace: expected NotFound, got {other:?}")),
+    }
+}
+
+async fn delete_traces_by_ids_removes_everything(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let other = new_experiment(&*store, "other").await?;
+    let mut traces: Vec<Trace> = (1..=3).map(|n| simple_trace(n, &exp, n as i64, 5, 2)).collect();
+    traces.push(simple_trace(4, &other, 4, 5, 0));
+    ok("write_traces", store.write_traces(traces).await)?;
+    let deleted = ok(
+        "delete_traces",
+        store
+            .delete_traces(DeleteTraces::ByIds {
+                experiment_id: exp.clone(),
+                // Trace 4 is in another experiment and 9 does not exist: neither counts.
+                trace_ids: vec![trace_id(1), trace_id(3), trace_id(4), trace_id(9)],
+            })
+            .await,
+    )?;
+    ensure_eq!(deleted, 2);
+    ensure!(ok("get_trace", store.get_trace(&trace_id(1)).await)?.is_none(), "trace 1 must be gone");
+    ensure!(ok("get_trace", store.get_trace(&trace_id(4)).await)?.is_some(), "trace 4 must stay");
+    ensure_eq!(matches(&*store, &exp, "").await?, ids(&[2]));
+    ensure_eq!(matches(&*store, &exp, "span.name = 'child-0'").await?, ids(&[2]));
+    ensure_eq!(matches(&*store, &exp, "trace.text LIKE '%question%'").await?, ids(&[2]));
+    // The id is free again: a new trace with it starts from scratch.
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 7, Some(1), "fresh", 0, 1)]).await)?;
+    let fresh = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(fresh.data.spans.len(), 1);
+    ensure_eq!(fresh.info.state, TraceState::InProgress);
+    Ok(())
+}
+
+async fn delete_traces_older_than_is_inclusive_and_oldest_first(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces((1..=5).map(|n| simple_trace(n, &exp, n as i64 * 10, 5, 0)).collect()).await)?;
+    let older_than = |max_ms: i64, max_traces: Option<usize>| DeleteTraces::OlderThan {
+        experiment_id: exp.clone(),
+        max_timestamp_millis: T0_MS + max_ms,
+        max_traces,
+    };
+    // Bound 40 covers traces 1..=4; at most 2 go, the oldest.
+    ensure_eq!(ok("delete_traces", store.delete_traces(older_than(40, Some(2))).await)?, 2);
+    ensure_eq!(matches(&*store, &exp, "").await?, ids(&[3, 4, 5]));
+    ensure_eq!(ok("delete_traces", store.delete_traces(older_than(40, None)).await)?, 2);
+    ensure_eq!(matches(&*store, &exp, "").await?, ids(&[5]));
+    ensure_eq!(ok("delete_traces", store.delete_traces(older_than(0, None)).await)?, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------------
+
+async fn search_default_order_is_newest_first_then_request_id(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    // Traces 3 and 1 share a timestamp: request id ascending breaks the tie.
+    let traces = vec![simple_trace(1, &exp, 20, 5, 0), simple_trace(2, &exp, 10, 5, 0), simple_trace(3, &exp, 20, 5, 0)];
+    ok("write_traces", store.write_traces(traces).await)?;
+    ensure_eq!(search_ids(&*store, &exp, "").await?, vec![trace_id(1), trace_id(3), trace_id(2)]);
+    Ok(())
+}
+
+/// Five traces with distinct times, durations, states, names, tags and metadata.
+async fn search_fixture(store: &dyn TraceStore) -> Result<String, String> {
+    let exp = new_experiment(store, "search").await?;
+    let mut traces = Vec::new();
+    for n in 1..=5u128 {
+        let i = n as i64;
+        let mut trace = simple_trace(n, &exp, i * 100, i * 10, 1);
+        trace.info.state = if n == 4 { TraceState::Error } else { TraceState::Ok };
+        trace.info.client_request_id = Some(format!("req-{n}"));
+        trace.info.tags.insert(keys::TRACE_NAME.into(), format!("Pipeline{n}"));
+        trace.info.tags.insert("env".into(), if n % 2 == 0 { "prod".into() } else { "Dev".into() });
+        if n <= 2 {
+            trace.info.trace_metadata.insert(keys::SOURCE_RUN.into(), format!("run-{n}"));
+        }
+        if n == 5 {
+            trace.info.execution_duration = None;
+            trace.info.state = TraceState::InProgress;
+        }
+        traces.push(trace);
+    }
+    ok("write_traces", store.write_traces(traces).await)?;
+    Ok(exp)
+}
+
+async fn search_numeric_fields(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, &format!("timestamp_ms > {}", T0_MS + 300)).await?, ids(&[4, 5]));
+    ensure_eq!(matches(s, &exp, &format!("trace.timestamp >= {}", T0_MS + 300)).await?, ids(&[3, 4, 5]));
+    ensure_eq!(matches(s, &exp, &format!("attributes.timestamp_ms = {}", T0_MS + 200)).await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, &format!("timestamp_ms != {}", T0_MS + 200)).await?, ids(&[1, 3, 4, 5]));
+    ensure_eq!(matches(s, &exp, "execution_time_ms < 30").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "execution_time <= 30").await?, ids(&[1, 2, 3]));
+    // end = timestamp + coalesce(duration, 0): trace 5 has no duration, so its end is its start.
+    ensure_eq!(matches(s, &exp, &format!("end_time_ms >= {}", T0_MS + 440)).await?, ids(&[4, 5]));
+    ensure_eq!(matches(s, &exp, &format!("end_time_ms = {}", T0_MS + 500)).await?, ids(&[5]));
+    ensure_eq!(matches(s, &exp, &format!("end_time_ms < {}", T0_MS + 230)).await?, ids(&[1, 2]));
+    ensure_eq!(
+        matches(s, &exp, &format!("timestamp_ms > {} AND timestamp_ms < {}", T0_MS + 100, T0_MS + 500)).await?,
+        ids(&[2, 3, 4])
+    );
+    Ok(())
+}
+
+async fn search_status_and_id_columns(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "status = 'ERROR'").await?, ids(&[4]));
+    ensure_eq!(matches(s, &exp, "trace.status != 'OK'").await?, ids(&[4, 5]));
+    ensure_eq!(matches(s, &exp, "status IN ('ERROR', 'IN_PROGRESS')").await?, ids(&[4, 5]));
+    ensure_eq!(matches(s, &exp, "status NOT IN ('OK')").await?, ids(&[4, 5]));
+    ensure_eq!(matches(s, &exp, &format!("request_id = '{}'", trace_id(3))).await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, &format!("attributes.request_id IN ('{}', '{}')", trace_id(1), trace_id(2))).await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "client_request_id = 'req-2'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "client_request_id LIKE 'req-%'").await?, ids(&[1, 2, 3, 4, 5]));
+    Ok(())
+}
+
+async fn search_name_and_run_id(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "name = 'Pipeline3'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "trace.name != 'Pipeline3'").await?, ids(&[1, 2, 4, 5]));
+    ensure_eq!(matches(s, &exp, "name IN ('Pipeline1', 'Pipeline5')").await?, ids(&[1, 5]));
+    ensure_eq!(matches(s, &exp, "name ILIKE 'pipeline%'").await?, ids(&[1, 2, 3, 4, 5]));
+    ensure_eq!(matches(s, &exp, "run_id = 'run-2'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "attributes.run_id != 'run-2'").await?, ids(&[1]));
+    Ok(())
+}
+
+async fn search_tags_and_metadata(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "tag.env = 'prod'").await?, ids(&[2, 4]));
+    ensure_eq!(matches(s, &exp, "tags.env != 'prod'").await?, ids(&[1, 3, 5]));
+    ensure_eq!(matches(s, &exp, "tag.env IS NOT NULL").await?, ids(&[1, 2, 3, 4, 5]));
+    ensure_eq!(matches(s, &exp, "tag.missing IS NULL").await?, ids(&[1, 2, 3, 4, 5]));
+    // A comparison needs the key: `!=` does not match traces without it.
+    ensure_eq!(matches(s, &exp, "tag.missing != 'x'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "metadata.`mlflow.sourceRun` = 'run-1'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "request_metadata.\"mlflow.sourceRun\" IS NULL").await?, ids(&[3, 4, 5]));
+    ensure_eq!(matches(s, &exp, "request_metadata.mlflow.sourceRun LIKE 'run-%'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "tag.env = 'prod' AND metadata.`mlflow.sourceRun` = 'run-2'").await?, ids(&[2]));
+    Ok(())
+}
+
+async fn search_like_is_case_sensitive_and_ilike_is_not(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "tag.env LIKE 'dev'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "tag.env LIKE 'De_'").await?, ids(&[1, 3, 5]));
+    ensure_eq!(matches(s, &exp, "tag.env ILIKE 'dev'").await?, ids(&[1, 3, 5]));
+    ensure_eq!(matches(s, &exp, "tag.env ILIKE '%O%'").await?, ids(&[2, 4]));
+    ensure_eq!(matches(s, &exp, "name LIKE 'pipeline%'").await?, Vec::<String>::new());
+    // `=` is exact and case-sensitive too.
+    ensure_eq!(matches(s, &exp, "tag.env = 'dev'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%QUESTION%'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "trace.text ILIKE '%QUESTION%'").await?, ids(&[1, 2, 3, 4, 5]));
+    Ok(())
+}
+
+async fn search_rlike_is_a_regex_search(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "name RLIKE 'line[13]$'").await?, ids(&[1, 3]));
+    ensure_eq!(matches(s, &exp, "tag.env RLIKE '^(?i)DEV'").await?, ids(&[1, 3, 5]));
+    ensure_eq!(matches(s, &exp, "status RLIKE 'ERR'").await?, ids(&[4]));
+    ensure_eq!(matches(s, &exp, "span.name RLIKE '^child-[0-9]$'").await?, ids(&[1, 2, 3, 4, 5]));
+    Ok(())
+}
+
+async fn search_span_clauses_hold_on_the_same_span(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let typed = |s: Span, t: &str| with_attr(s, keys::SPAN_TYPE, &json_str(t));
+    // Trace 1: one span that is both "retrieve" and RETRIEVER.
+    // Trace 2: a "retrieve" span of type TOOL and another span of type RETRIEVER.
+    let mut errored = typed(span(2, 3, Some(1), "lookup", 2, 3), "RETRIEVER");
+    errored.status = SpanStatus::error("no docs");
+    let spans = vec![
+        span(1, 1, None, "root", 0, 10),
+        typed(span(1, 2, Some(1), "retrieve", 1, 2), "RETRIEVER"),
+        span(2, 1, None, "root", 0, 10),
+        typed(span(2, 2, Some(1), "retrieve", 1, 2), "TOOL"),
+        errored,
+    ];
+    ok("log_spans", store.log_spans(&exp, spans).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "span.name = 'retrieve' AND span.type = 'RETRIEVER'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.type = 'RETRIEVER'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "span.type = 'RETRIEVER' AND span.status = 'ERROR'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "span.name = 'retrieve' AND span.status = 'ERROR'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "span.status = 'OK'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "span.type IN ('TOOL', 'LLM')").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "span.type NOT IN ('UNKNOWN', 'RETRIEVER')").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "span.name != 'root' AND span.type = 'TOOL'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "span.name ILIKE 'RETR%'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "span.name LIKE 'RETR%'").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn search_span_attributes(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let spans = vec![
+        with_attr(with_attr(span(1, 1, None, "llm", 0, 1), "model", &json_str("gpt-4")), "temperature", "0.7"),
+        with_attr(with_attr(span(2, 1, None, "llm", 0, 1), "model", &json_str("gpt-4-turbo")), "temperature", "0.5"),
+        with_attr(with_attr(span(3, 1, None, "llm", 0, 1), "model", &json_str("claude-3")), "streaming", "true"),
+        span(4, 1, None, "plain", 0, 1),
+    ];
+    ok("log_spans", store.log_spans(&exp, spans).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "span.attributes.model = 'gpt-4'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.attributes.model = 'gpt'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "span.attributes.model != 'gpt-4'").await?, ids(&[2, 3]));
+    ensure_eq!(matches(s, &exp, "span.attributes.model LIKE '%gpt-4%'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "span.attributes.model LIKE 'GPT%'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "span.attributes.model ILIKE 'GPT%'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "span.attributes.model RLIKE '^gpt-4$'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.attributes.temperature = '0.7'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.attributes.streaming = 'true'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "span.attributes.nonexistent = 'gpt-4'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "span.attributes.model = 'gpt-4' AND span.name = 'llm'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.attributes.model = 'gpt-4' AND span.name = 'plain'").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn search_trace_text_and_span_content(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let spans = vec![
+        span(1, 1, None, "root", 0, 10),
+        with_attr(span(1, 2, Some(1), "retrieve", 1, 2), keys::SPAN_OUTPUTS, &json_str("Zebra tracing is great")),
+        with_attr(span(2, 1, None, "root", 0, 10), keys::SPAN_INPUTS, &json_str("tracing with zebra")),
+        span(3, 1, None, "other", 0, 10),
+    ];
+    ok("log_spans", store.log_spans(&exp, spans).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%Zebra tracing%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text ILIKE '%zebra%'").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%tracing%great%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%nowhere to be found%'").await?, Vec::<String>::new());
+    // span.content: same span as the other span clauses.
+    ensure_eq!(matches(s, &exp, "span.content LIKE '%is great%' AND span.name = 'retrieve'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.content LIKE '%is great%' AND span.name = 'root'").await?, Vec::<String>::new());
+    // trace.text is trace-wide: it may match a span other than the span clauses' one.
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%is great%' AND span.name = 'root'").await?, ids(&[1]));
+    // Patterns match the stored span JSON, keys included.
+    ensure_eq!(matches(s, &exp, "span.content LIKE '%\"name\": \"other\"%'").await?, ids(&[3]));
+    Ok(())
+}
+
+async fn search_short_patterns_still_match(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let spans = vec![
+        with_attr(span(1, 1, None, "root", 0, 1), keys::SPAN_INPUTS, &json_str("xq")),
+        with_attr(span(2, 1, None, "root", 0, 1), keys::SPAN_INPUTS, &json_str("zz")),
+        with_attr(with_attr(span(3, 1, None, "root", 0, 1), "k", &json_str("ab")), keys::SPAN_INPUTS, &json_str("a_b")),
+    ];
+    ok("log_spans", store.log_spans(&exp, spans).await)?;
+    let s = &*store;
+    // Shorter than a trigram: no index help, same answers.
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%xq%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text ILIKE '%XQ%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "span.content LIKE '%z%'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "span.attributes.k = 'ab'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "span.attributes.k LIKE 'a%'").await?, ids(&[3]));
+    // `_` is a wildcard.
+    ensure_eq!(matches(s, &exp, "span.content LIKE '%\"name\": \"r_ot\"%'").await?, ids(&[1, 2, 3]));
+    Ok(())
+}
+
+async fn search_unicode(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 5, 0);
+    trace.data.spans[0] = with_attr(trace.data.spans[0].clone(), keys::SPAN_OUTPUTS, &json_str("Crème brûlée — 東京タワー 🚀"));
+    trace.info.tags.insert("city".into(), "Zürich".into());
+    ok("write_traces", store.write_traces(vec![trace, simple_trace(2, &exp, 1, 5, 0)]).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%東京タワー%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%🚀%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text ILIKE '%CRÈME BRÛLÉE%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%CRÈME%'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "tag.city = 'Zürich'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "tag.city ILIKE 'zÜRICH'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "tag.city LIKE 'Z_rich'").await?, ids(&[1]));
+    let stored = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(stored.info.tags.get("city").map(String::as_str), Some("Zürich"));
+    Ok(())
+}
+
+async fn search_order_by_puts_nulls_last(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let ordered = |order: &str| {
+        let store = Arc::clone(&store);
+        let exp = exp.clone();
+        let order = order.to_string();
+        async move {
+            let request = SearchTracesRequest { experiment_ids: vec![exp], order_by: vec![order.clone()], ..Default::default() };
+            let page = ok(&format!("search ordered by {order}"), store.search_traces(&request).await)?;
+            Ok::<Vec<String>, String>(page.traces.into_iter().map(|t| t.trace_id).collect())
+        }
+    };
+    // Trace 5 has no duration; it stays last in both directions.
+    ensure_eq!(ordered("execution_time_ms ASC").await?, vec![trace_id(1), trace_id(2), trace_id(3), trace_id(4), trace_id(5)]);
+    ensure_eq!(ordered("execution_time_ms DESC").await?, vec![trace_id(4), trace_id(3), trace_id(2), trace_id(1), trace_id(5)]);
+    // Only traces 1 and 2 have a run id; the rest follow in the default tie-break order.
+    ensure_eq!(ordered("run_id DESC").await?, vec![trace_id(2), trace_id(1), trace_id(5), trace_id(4), trace_id(3)]);
+    ensure_eq!(ordered("metadata.`mlflow.sourceRun` ASC").await?, vec![trace_id(1), trace_id(2), trace_id(5), trace_id(4), trace_id(3)]);
+    Ok(())
+}
+
+async fn search_order_by_several_keys(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let request = SearchTracesRequest {
+        experiment_ids: vec![exp.clone()],
+        order_by: vec!["tag.env ASC".into(), "timestamp_ms ASC".into()],
+        ..Default::default()
+    };
+    let page = ok("search", store.search_traces(&request).await)?;
+    let got: Vec<String> = page.traces.into_iter().map(|t| t.trace_id).collect();
+    // Binary collation: "Dev" < "prod".
+    ensure_eq!(got, vec![trace_id(1), trace_id(3), trace_id(5), trace_id(2), trace_id(4)]);
+    let request = SearchTracesRequest {
+        experiment_ids: vec![exp],
+        order_by: vec!["status DESC".into(), "name".into()],
+        ..Default::default()
+    };
+    let page = ok("search", store.search_traces(&request).await)?;
+    let got: Vec<String> = page.traces.into_iter().map(|t| t.trace_id).collect();
+    ensure_eq!(got, vec![trace_id(1), trace_id(2), trace_id(3), trace_id(5), trace_id(4)]);
+    Ok(())
+}
+
+async fn search_pagination(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces((1..=5).map(|n| simple_trace(n, &exp, n as i64, 1, 0)).collect()).await)?;
+    let mut request = SearchTracesRequest { experiment_ids: vec![exp.clone()], max_results: Some(2), ..Default::default() };
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = ok("search page", store.search_traces(&request).await)?;
+        pages += 1;
+        ensure!(pages <= 4, "pagination does not end");
+        seen.extend(page.traces.iter().map(|t| t.trace_id.clone()));
+        if page.traces.len() == 2 {
+            ensure!(page.next_page_token.is_some(), "a full page carries a next token");
+        }
+        match page.next_page_token {
+            Some(token) => request.page_token = Some(token),
+            None => break,
+        }
+    }
+    ensure_eq!(seen, vec![trace_id(5), trace_id(4), trace_id(3), trace_id(2), trace_id(1)]);
+    ensure_eq!(pages, 3);
+    // Five traces in pages of five: the full page has a token and the next page is empty.
+    let request = SearchTracesRequest { experiment_ids: vec![exp.clone()], max_results: Some(5), ..Default::default() };
+    let full = ok("search", store.search_traces(&request).await)?;
+    ensure_eq!(full.traces.len(), 5);
+    let token = full.next_page_token.ok_or("a full page carries a next token")?;
+    ensure_eq!(token, crate::page_token::encode(5));
+    let last = ok(
+        "search",
+        store.search_traces(&SearchTracesRequest { page_token: Some(token), ..request.clone() }).await,
+    )?;
+    ensure!(last.traces.is_empty() && last.next_page_token.is_none(), "the page after the last is empty, no token");
+    // Default page size is 100.
+    let default = ok("search", store.search_traces(&SearchTracesRequest { experiment_ids: vec![exp], ..Default::default() }).await)?;
+    ensure_eq!(default.traces.len(), 5);
+    ensure!(default.next_page_token.is_none(), "a partial page has no token");
+    Ok(())
+}
+
+async fn search_is_scoped_to_experiments(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "a").await?;
+    let b = new_experiment(&*store, "b").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &a, 0, 1, 0), simple_trace(2, &b, 1, 1, 0), simple_trace(3, "0", 2, 1, 0)]).await)?;
+    ensure_eq!(matches(&*store, &a, "").await?, ids(&[1]));
+    let both = SearchTracesRequest { experiment_ids: vec![a, b], ..Default::default() };
+    let page = ok("search", store.search_traces(&both).await)?;
+    ensure_eq!(page.traces.len(), 2);
+    let all = ok("search", store.search_traces(&SearchTracesRequest::default()).await)?;
+    ensure_eq!(all.traces.len(), 3);
+    ensure_eq!(matches(&*store, "no-such-experiment", "").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn search_rejects_invalid_requests(store: Arc<dyn TraceStore>) -> CaseResult {
+    let search = |filter: &str, order: &[&str], max: Option<usize>, token: Option<&str>| SearchTracesRequest {
+        filter: Some(filter.to_string()),
+        order_by: order.iter().map(|s| s.to_string()).collect(),
+        max_results: max,
+        page_token: token.map(str::to_string),
+        ..Default::default()
+    };
+    for filter in ["status = ", "state = 'OK'", "status = 'OK' OR status = 'ERROR'", "timestamp_ms > 'soon'", "tag.env RLIKE '('", "trace.text = 'x'"] {
+        match store.search_traces(&search(filter, &[], None, None)).await {
+            Err(StoreError::InvalidFilter(e)) => ensure!(!e.message.is_empty(), "error for {filter:?} says nothing"),
+            other => return Err(format!("filter {filter:?}: expected InvalidFilter, got {other:?}")),
+        }
+    }
+    match store.search_traces(&search("", &["timestamp_ms", "timestamp DESC"], None, None)).await {
+        Err(StoreError::InvalidFilter(_)) => {}
+        other => return Err(format!("duplicate order_by: expected InvalidFilter, got {other:?}")),
+    }
+    match store.search_traces(&search("", &[], None, Some("bm90IGpzb24="))).await {
+        Err(StoreError::InvalidArgument(_)) => {}
+        other => return Err(format!("bad page token: expected InvalidArgument, got {other:?}")),
+    }
+    for max in [0, 50_001] {
+        match store.search_traces(&search("", &[], Some(max), None)).await {
+            Err(StoreError::InvalidArgument(_)) => {}
+            other => return Err(format!("max_results {max}: expected InvalidArgument, got {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+async fn search_values_are_bound_not_spliced(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 1, 0);
+    trace.info.tags.insert("quote".into(), "it's \"quoted\"; DROP TABLE traces; --".into());
+    ok("write_traces", store.write_traces(vec![trace, simple_trace(2, &exp, 1, 1, 0)]).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "tag.quote = 'x'' OR ''1''=''1'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "tag.quote = \"it's \\\"quoted\\\"; DROP TABLE traces; --\"").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "tag.`it's` = 'x'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "").await?, ids(&[1, 2]));
+    Ok(())
+}
+
+async fn search_feedback_and_expectation(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let feedback = |name: &str, value: serde_json::Value, valid: bool| {
+        serde_json::json!({"assessment_id": format!("a-{name}"), "assessment_name": name, "feedback": {"value": value}, "valid": valid})
+    };
+    let mut t1 = simple_trace(1, &exp, 0, 1, 0);
+    t1.info.assessments = vec![
+        feedback("rating", "good".into(), true),
+        feedback("score", 5.into(), true),
+        serde_json::json!({"assessment_name": "expected", "expectation": {"value": "Paris"}}),
+    ];
+    let mut t2 = simple_trace(2, &exp, 1, 1, 0);
+    t2.info.assessments = vec![feedback("rating", "bad".into(), true), feedback("score", 2.into(), false)];
+    ok("write_traces", store.write_traces(vec![t1, t2, simple_trace(3, &exp, 2, 1, 0)]).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'good'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "feedback.score = '5'").await?, ids(&[1]));
+    // Overridden (invalid) assessments do not count.
+    ensure_eq!(matches(s, &exp, "feedback.score = '2'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "feedback.rating IS NOT NULL").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "feedback.rating IS NULL").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "feedback.`rating` LIKE 'g%'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "expectation.expected = 'Paris'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "expectation.rating = 'good'").await?, Vec::<String>::new());
+    let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(stored.assessments.len(), 3);
+    Ok(())
+}
+
+async fn search_after_delete_finds_nothing_of_deleted_traces(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = search_fixture(&*store).await?;
+    let deleted = ok(
+        "delete_traces",
+        store.delete_traces(DeleteTraces::ByIds { experiment_id: exp.clone(), trace_ids: vec![trace_id(2), trace_id(4)] }).await,
+    )?;
+    ensure_eq!(deleted, 2);
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "tag.env = 'prod'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "span.name = 'child-0'").await?, ids(&[1, 3, 5]));
+    ensure_eq!(matches(s, &exp, "trace.text LIKE '%question%'").await?, ids(&[1, 3, 5]));
+    Ok(())
+}

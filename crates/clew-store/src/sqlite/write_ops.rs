@@ -1,0 +1,554 @@
+//! Write operations. Each runs on the writer thread inside the open transaction.
+//!
+//! Convergence: whatever order spans and the final info arrive in, and however often, the
+//! stored trace ends the same. Span-derived summary fields are recomputed from the stored
+//! span rows (never accumulated), and fields the client finalised win over derived ones.
+
+use super::read_ops;
+use super::schema::sqlite_error;
+use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
+use crate::{payload, DeleteTraces, StoreError, StoreResult};
+use clew_model::{keys, Span, Trace, TraceInfo, TraceLocation};
+use indexmap::IndexMap;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+/// Experiments are integer ids in SQLite; anything else cannot exist.
+pub(crate) fn parse_experiment_id(experiment_id: &str) -> Option<i64> {
+    experiment_id.trim().parse::<i64>().ok()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn create_experiment(conn: &Connection, name: &str, artifact_location: Option<&str>) -> StoreResult<String> {
+    if name.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("experiment name must not be empty".into()));
+    }
+    let taken: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM experiments WHERE name = ?1)", [name], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    if taken {
+        return Err(StoreError::AlreadyExists(format!("experiment {name:?} already exists")));
+    }
+    let next_id: i64 = conn
+        .query_row("SELECT COALESCE(MAX(experiment_id), 0) + 1 FROM experiments", [], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    let location = match artifact_location.filter(|l| !l.is_empty()) {
+        Some(l) => l.to_string(),
+        None => format!("mlflow-artifacts:/{next_id}"),
+    };
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+         VALUES (?1, ?2, ?3, 'active', ?4, ?4)",
+        params![next_id, name, location, now],
+    )
+    .map_err(sqlite_error)?;
+    Ok(next_id.to_string())
+}
+
+/// The experiment's key and artifact location; `NotFound` when it does not exist.
+fn experiment_row(conn: &Connection, experiment_id: &str) -> StoreResult<(i64, String)> {
+    let not_found = || StoreError::NotFound(format!("experiment {experiment_id:?} does not exist"));
+    let id = parse_experiment_id(experiment_id).ok_or_else(not_found)?;
+    conn.prepare_cached("SELECT artifact_location FROM experiments WHERE experiment_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get::<_, String>(0)).optional())
+        .map_err(sqlite_error)?
+        .map(|location| (id, location))
+        .ok_or_else(not_found)
+}
+
+fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String {
+    format!("{}/traces/{trace_id}/artifacts", experiment_location.trim_end_matches('/'))
+}
+
+fn find_trace_pk(conn: &Connection, trace_id: &str) -> StoreResult<Option<i64>> {
+    read_ops::find_trace_pk(conn, trace_id)
+}
+
+fn upsert_key_value(conn: &Connection, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {table} (trace_pk, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (trace_pk, key) DO UPDATE SET value = excluded.value"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.execute(params![trace_pk, key, value]))
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+fn insert_key_value_if_absent(conn: &Connection, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
+    let sql = format!("INSERT OR IGNORE INTO {table} (trace_pk, key, value) VALUES (?1, ?2, ?3)");
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.execute(params![trace_pk, key, value]))
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// The trace row spans belong to, created (IN_PROGRESS) when spans arrive first.
+fn ensure_trace_for_spans(
+    conn: &Connection,
+    trace_id: &str,
+    experiment: &(i64, String),
+    first_start_ns: i64,
+) -> StoreResult<i64> {
+    if let Some(pk) = find_trace_pk(conn, trace_id)? {
+        return Ok(pk);
+    }
+    let pk: i64 = conn
+        .prepare_cached(
+            "INSERT INTO traces (trace_id, experiment_id, request_time, state) VALUES (?1, ?2, ?3, 'IN_PROGRESS')
+             RETURNING trace_pk",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![trace_id, experiment.0, first_start_ns.div_euclid(1_000_000)], |r| r.get(0))
+        })
+        .map_err(sqlite_error)?;
+    insert_key_value_if_absent(
+        conn,
+        "trace_tags",
+        pk,
+        keys::ARTIFACT_LOCATION,
+        &trace_artifact_location(&experiment.1, trace_id),
+    )?;
+    Ok(pk)
+}
+
+fn upsert_span(conn: &Connection, trace_pk: i64, record: &SpanRecord) -> StoreResult<()> {
+    let usage = record.token_usage.unwrap_or_default();
+    let blob = payload::encode(&record.content);
+    let span_pk: i64 = conn
+        .prepare_cached(
+            "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
+                                end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (trace_pk, span_id) DO UPDATE SET
+                 parent_span_id = excluded.parent_span_id, name = excluded.name,
+                 span_type = excluded.span_type, status = excluded.status,
+                 start_time_ns = excluded.start_time_ns, end_time_ns = excluded.end_time_ns,
+                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+                 total_tokens = excluded.total_tokens, session_id = excluded.session_id,
+                 user_id = excluded.user_id, payload = excluded.payload
+             RETURNING span_pk",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    trace_pk,
+                    record.span_id,
+                    record.parent_span_id,
+                    record.name,
+                    record.span_type,
+                    record.status,
+                    record.start_time_ns,
+                    record.end_time_ns,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    usage.total_tokens,
+                    record.session_id,
+                    record.user_id,
+                    blob,
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(sqlite_error)?;
+    // A re-sent span replaces its index entry (the FTS table is contentless: rowid = span_pk).
+    conn.prepare_cached("INSERT OR REPLACE INTO spans_fts (rowid, body) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![span_pk, record.content]))
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// Recomputes the span-derived fields of the summary row from what is stored.
+fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
+    struct Aggregate {
+        span_count: i64,
+        min_start_ns: Option<i64>,
+        max_end_ns: Option<i64>,
+        tokens: TokenUsage,
+    }
+    let aggregate = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(start_time_ns), MAX(end_time_ns), SUM(input_tokens), SUM(output_tokens),
+                    SUM(total_tokens)
+             FROM spans WHERE trace_pk = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row([trace_pk], |r| {
+                Ok(Aggregate {
+                    span_count: r.get(0)?,
+                    min_start_ns: r.get(1)?,
+                    max_end_ns: r.get(2)?,
+                    tokens: TokenUsage { input_tokens: r.get(3)?, output_tokens: r.get(4)?, total_tokens: r.get(5)? },
+                })
+            })
+        })
+        .map_err(sqlite_error)?;
+
+    // The first session/user id seen on a span becomes trace metadata unless already set.
+    for (column, key) in [("session_id", keys::TRACE_SESSION), ("user_id", keys::TRACE_USER)] {
+        let sql = format!(
+            "SELECT {column} FROM spans WHERE trace_pk = ?1 AND {column} IS NOT NULL
+             ORDER BY start_time_ns, span_id LIMIT 1"
+        );
+        let value: Option<String> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([trace_pk], |r| r.get(0)).optional())
+            .map_err(sqlite_error)?;
+        if let Some(value) = value {
+            insert_key_value_if_absent(conn, "trace_metadata", trace_pk, key, &value)?;
+        }
+    }
+
+    let (finalized, request_preview, response_preview): (bool, Option<String>, Option<String>) = conn
+        .prepare_cached("SELECT info_finalized, request_preview, response_preview FROM traces WHERE trace_pk = ?1")
+        .and_then(|mut stmt| stmt.query_row([trace_pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .map_err(sqlite_error)?;
+
+    let root: Option<(String, String, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT name, status, payload FROM spans WHERE trace_pk = ?1 AND parent_span_id IS NULL
+             ORDER BY start_time_ns, span_id LIMIT 1",
+        )
+        .and_then(|mut stmt| stmt.query_row([trace_pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+        .map_err(sqlite_error)?;
+
+    let is_empty = |p: &Option<String>| p.as_deref().is_none_or(str::is_empty);
+    let (mut new_request_preview, mut new_response_preview) = (None, None);
+    if let Some((_, _, blob)) = &root {
+        if is_empty(&request_preview) || is_empty(&response_preview) {
+            let span = payload::span_from_json(&payload::decode(blob)?)?;
+            let raw = |key: &str| span.attributes.get(key).filter(|v| !v.is_empty()).cloned();
+            if is_empty(&request_preview) {
+                new_request_preview = raw(keys::SPAN_INPUTS).map(|v| derive_request_preview(&v));
+            }
+            if is_empty(&response_preview) {
+                new_response_preview = raw(keys::SPAN_OUTPUTS).map(|v| derive_response_preview(&v));
+            }
+        }
+    }
+
+    let tags_and_metadata: IndexMap<String, String> = conn
+        .prepare_cached(
+            "SELECT 'tag:' || key, value FROM trace_tags WHERE trace_pk = ?1 AND key = ?2
+             UNION ALL
+             SELECT 'meta:' || key, value FROM trace_metadata WHERE trace_pk = ?1 AND key IN (?3, ?4, ?5)",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                params![trace_pk, keys::TRACE_NAME, keys::TRACE_SESSION, keys::TRACE_USER, keys::TOKEN_USAGE],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )?
+            .collect()
+        })
+        .map_err(sqlite_error)?;
+    let meta = |key: &str| tags_and_metadata.get(&format!("meta:{key}")).cloned();
+    let name = tags_and_metadata
+        .get(&format!("tag:{}", keys::TRACE_NAME))
+        .cloned()
+        .or_else(|| root.as_ref().map(|(name, _, _)| name.clone()));
+    let tokens = meta(keys::TOKEN_USAGE)
+        .and_then(|text| TokenUsage::from_json_text(&text))
+        .unwrap_or(aggregate.tokens);
+
+    // Fields StartTraceV3 finalises are derived from spans only until it arrives.
+    let (request_time, duration, state) = if finalized {
+        (None, None, None)
+    } else {
+        let request_time = aggregate.min_start_ns.map(|ns| ns.div_euclid(1_000_000));
+        let duration = match (aggregate.min_start_ns, aggregate.max_end_ns) {
+            (Some(start), Some(end)) if end >= start => Some((end - start) / 1_000_000),
+            _ => None,
+        };
+        let state = match &root {
+            Some((_, status, _)) if status == "ERROR" => "ERROR",
+            Some(_) => "OK",
+            None => "IN_PROGRESS",
+        };
+        (request_time, duration, Some(state))
+    };
+
+    conn.prepare_cached(
+        "UPDATE traces SET
+             span_count = ?2, name = ?3, session_id = ?4, user_id = ?5,
+             input_tokens = ?6, output_tokens = ?7, total_tokens = ?8,
+             request_time = CASE WHEN info_finalized THEN request_time ELSE COALESCE(?9, request_time) END,
+             execution_duration = CASE WHEN info_finalized THEN execution_duration ELSE ?10 END,
+             state = CASE WHEN info_finalized THEN state ELSE COALESCE(?11, state) END,
+             request_preview = CASE WHEN COALESCE(request_preview, '') = '' THEN ?12 ELSE request_preview END,
+             response_preview = CASE WHEN COALESCE(response_preview, '') = '' THEN ?13 ELSE response_preview END
+         WHERE trace_pk = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            trace_pk,
+            aggregate.span_count,
+            name,
+            meta(keys::TRACE_SESSION),
+            meta(keys::TRACE_USER),
+            tokens.input_tokens,
+            tokens.output_tokens,
+            tokens.total_tokens,
+            request_time,
+            duration,
+            state,
+            new_request_preview,
+            new_response_preview,
+        ])
+    })
+    .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// `log_spans`: upserts spans, creating the traces they belong to.
+pub(crate) fn log_spans(conn: &Connection, experiment_id: &str, spans: &[Span]) -> StoreResult<()> {
+    let experiment = experiment_row(conn, experiment_id)?;
+    let mut by_trace: IndexMap<String, Vec<SpanRecord>> = IndexMap::new();
+    for span in spans {
+        let record = SpanRecord::from_span(span);
+        by_trace.entry(record.trace_id.clone()).or_default().push(record);
+    }
+    for (trace_id, records) in by_trace {
+        let first_start = records.iter().map(|r| r.start_time_ns).min().unwrap_or(0);
+        let trace_pk = ensure_trace_for_spans(conn, &trace_id, &experiment, first_start)?;
+        for record in &records {
+            upsert_span(conn, trace_pk, record)?;
+        }
+        upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
+        refresh_trace(conn, trace_pk)?;
+    }
+    Ok(())
+}
+
+fn validate_info(info: &TraceInfo) -> StoreResult<String> {
+    if info.trace_id.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("trace_id must not be empty".into()));
+    }
+    match &info.trace_location {
+        TraceLocation::MlflowExperiment { experiment_id } => Ok(experiment_id.clone()),
+        TraceLocation::Unspecified => Ok(clew_model::experiment::DEFAULT_EXPERIMENT_ID.to_string()),
+        TraceLocation::InferenceTable { .. } => Err(StoreError::InvalidArgument(
+            "trace_location: only MLFLOW_EXPERIMENT locations can be stored".into(),
+        )),
+    }
+}
+
+/// Inserts or merges the final info; returns the trace's key.
+fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
+    let experiment_id = validate_info(info)?;
+    let experiment = experiment_row(conn, &experiment_id)?;
+    let non_empty = |p: &Option<String>| p.clone().filter(|s| !s.is_empty());
+    let trace_pk = match find_trace_pk(conn, &info.trace_id)? {
+        None => conn
+            .prepare_cached(
+                "INSERT INTO traces (trace_id, experiment_id, request_time, execution_duration, state,
+                                     client_request_id, request_preview, response_preview, info_finalized)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                 RETURNING trace_pk",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![
+                        info.trace_id,
+                        experiment.0,
+                        info.request_time,
+                        info.execution_duration,
+                        info.state.as_str(),
+                        info.client_request_id,
+                        non_empty(&info.request_preview),
+                        non_empty(&info.response_preview),
+                    ],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(sqlite_error)?,
+        Some(pk) => {
+            // The client's values win; stored previews stay when the client sends none.
+            conn.prepare_cached(
+                "UPDATE traces SET experiment_id = ?2, request_time = ?3, execution_duration = ?4, state = ?5,
+                     client_request_id = COALESCE(?6, client_request_id),
+                     request_preview = COALESCE(?7, request_preview),
+                     response_preview = COALESCE(?8, response_preview),
+                     info_finalized = 1
+                 WHERE trace_pk = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    pk,
+                    experiment.0,
+                    info.request_time,
+                    info.execution_duration,
+                    info.state.as_str(),
+                    info.client_request_id,
+                    non_empty(&info.request_preview),
+                    non_empty(&info.response_preview),
+                ])
+            })
+            .map_err(sqlite_error)?;
+            pk
+        }
+    };
+    for (key, value) in &info.tags {
+        if key == keys::ARTIFACT_LOCATION {
+            continue; // server-set and immutable
+        }
+        upsert_key_value(conn, "trace_tags", trace_pk, key, value)?;
+    }
+    insert_key_value_if_absent(
+        conn,
+        "trace_tags",
+        trace_pk,
+        keys::ARTIFACT_LOCATION,
+        &trace_artifact_location(&experiment.1, &info.trace_id),
+    )?;
+    for (key, value) in &info.trace_metadata {
+        upsert_key_value(conn, "trace_metadata", trace_pk, key, value)?;
+    }
+    upsert_key_value(conn, "trace_metadata", trace_pk, keys::INFO_FINALIZED, "true")?;
+    if !info.assessments.is_empty() {
+        replace_assessments(conn, trace_pk, &info.assessments)?;
+    }
+    Ok(trace_pk)
+}
+
+/// The searchable columns of one assessment dict (proto-JSON form).
+struct AssessmentColumns {
+    name: String,
+    kind: &'static str,
+    value_text: Option<String>,
+    value_json: Option<String>,
+    valid: bool,
+}
+
+fn assessment_columns(assessment: &Value) -> AssessmentColumns {
+    let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
+        ("feedback", feedback.get("value"))
+    } else if let Some(expectation) = assessment.get("expectation") {
+        let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
+        ("expectation", value)
+    } else {
+        ("other", None)
+    };
+    let value_json = value.map(Value::to_string);
+    let value_text = value.map(|v| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
+    AssessmentColumns { name, kind, value_text, value_json, valid }
+}
+
+fn replace_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM assessments WHERE trace_pk = ?1")
+        .and_then(|mut stmt| stmt.execute([trace_pk]))
+        .map_err(sqlite_error)?;
+    for (position, assessment) in assessments.iter().enumerate() {
+        let columns = assessment_columns(assessment);
+        conn.prepare_cached(
+            "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                trace_pk,
+                position as i64,
+                columns.name,
+                columns.kind,
+                columns.value_text,
+                columns.value_json,
+                columns.valid,
+                assessment.to_string(),
+            ])
+        })
+        .map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+/// StartTraceV3: insert or merge the final info, return what is stored.
+pub(crate) fn start_trace(conn: &Connection, info: &TraceInfo) -> StoreResult<TraceInfo> {
+    let trace_pk = upsert_info(conn, info)?;
+    refresh_trace(conn, trace_pk)?;
+    read_ops::load_infos(conn, &[trace_pk])?
+        .pop()
+        .ok_or_else(|| StoreError::Internal(format!("trace {} vanished while being written", info.trace_id)))
+}
+
+/// A finished trace, info and spans together (the SDK's local destination).
+pub(crate) fn write_trace(conn: &Connection, trace: &Trace) -> StoreResult<()> {
+    let trace_pk = upsert_info(conn, &trace.info)?;
+    for span in &trace.data.spans {
+        upsert_span(conn, trace_pk, &SpanRecord::from_span(span))?;
+    }
+    if !trace.data.spans.is_empty() {
+        upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
+    }
+    refresh_trace(conn, trace_pk)
+}
+
+fn existing_trace_pk(conn: &Connection, trace_id: &str) -> StoreResult<i64> {
+    find_trace_pk(conn, trace_id)?.ok_or_else(|| StoreError::NotFound(format!("trace {trace_id:?} does not exist")))
+}
+
+pub(crate) fn set_trace_tag(conn: &Connection, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
+    if key.is_empty() {
+        return Err(StoreError::InvalidArgument("tag key must not be empty".into()));
+    }
+    let trace_pk = existing_trace_pk(conn, trace_id)?;
+    upsert_key_value(conn, "trace_tags", trace_pk, key, value)?;
+    if key == keys::TRACE_NAME {
+        refresh_trace(conn, trace_pk)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_trace_tag(conn: &Connection, trace_id: &str, key: &str) -> StoreResult<()> {
+    let trace_pk = existing_trace_pk(conn, trace_id)?;
+    let deleted = conn
+        .prepare_cached("DELETE FROM trace_tags WHERE trace_pk = ?1 AND key = ?2")
+        .and_then(|mut stmt| stmt.execute(params![trace_pk, key]))
+        .map_err(sqlite_error)?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound(format!("no tag {key:?} on trace {trace_id:?}")));
+    }
+    if key == keys::TRACE_NAME {
+        refresh_trace(conn, trace_pk)?;
+    }
+    Ok(())
+}
+
+/// Deletes traces; their spans, tags, metadata, assessments and index rows go with them
+/// (foreign-key cascades and the `spans_fts_delete` trigger).
+pub(crate) fn delete_traces(conn: &Connection, request: &DeleteTraces) -> StoreResult<usize> {
+    match request {
+        DeleteTraces::ByIds { experiment_id, trace_ids } => {
+            let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };
+            let mut deleted = 0;
+            for trace_id in trace_ids {
+                deleted += conn
+                    .prepare_cached("DELETE FROM traces WHERE experiment_id = ?1 AND trace_id = ?2")
+                    .and_then(|mut stmt| stmt.execute(params![experiment, trace_id]))
+                    .map_err(sqlite_error)?;
+            }
+            Ok(deleted)
+        }
+        DeleteTraces::OlderThan { experiment_id, max_timestamp_millis, max_traces } => {
+            let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };
+            let limit = max_traces.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+            conn.prepare_cached(
+                "DELETE FROM traces WHERE trace_pk IN (
+                     SELECT trace_pk FROM traces WHERE experiment_id = ?1 AND request_time <= ?2
+                     ORDER BY request_time ASC, trace_id ASC LIMIT ?3)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![experiment, max_timestamp_millis, limit]))
+            .map_err(sqlite_error)
+        }
+    }
+}
