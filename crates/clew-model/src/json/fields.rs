@@ -4,6 +4,17 @@ use crate::ids::decode_b64;
 use crate::{ModelError, SpanId, TraceId};
 use serde_json::{Map, Value};
 
+/// Parses JSON text with serde_json, falling back to Python's grammar (`NaN`, `Infinity`),
+/// which MLflow writes for non-finite floats in event attributes.
+pub(crate) fn parse_json_text(text: &str, what: &'static str) -> Result<Value, ModelError> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(serde_error) => crate::pyjson::loads(text)
+            .map(|v| v.to_value())
+            .map_err(|_| ModelError::InvalidJson { what, reason: serde_error.to_string() }),
+    }
+}
+
 /// The object a form is built from, or an error naming `what`.
 pub(crate) fn as_object<'a>(v: &'a Value, what: &'static str) -> Result<&'a Map<String, Value>, ModelError> {
     v.as_object().ok_or_else(|| ModelError::InvalidValue { field: what, reason: format!("expected a JSON object, got {}", kind(v)) })

@@ -16,7 +16,7 @@ use crate::pyjson::{self, PyValue};
 use crate::{keys, ModelError, Span, SpanEvent, SpanId, SpanLink, SpanStatus, SpanStatusCode, TraceId};
 use indexmap::IndexMap;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span as otlp_span, ResourceSpans, ScopeSpans, Span as OtlpSpan, Status};
 use serde_json::Value;
@@ -151,7 +151,8 @@ pub fn spans_to_export_request(spans: &[Span], resource_attributes: &IndexMap<St
         resource_spans: vec![ResourceSpans {
             resource: Some(resource),
             scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope::default()),
+                // MLflow adds an unnamed ScopeSpans without a scope message.
+                scope: None,
                 spans: spans.iter().map(span_to_otlp).collect(),
                 schema_url: String::new(),
             }],

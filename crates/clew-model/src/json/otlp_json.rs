@@ -2,10 +2,17 @@
 //! 64-bit integers as strings, enums as numbers) for `ExportTraceServiceRequest`.
 //!
 //! The `opentelemetry-proto` crate's serde support (`with-serde`) already implements this
-//! mapping, so these functions only wrap it with clew's error type.
+//! mapping, so these functions wrap it, with one repair on the way in: the crate requires
+//! `values` inside `arrayValue` / `kvlistValue`, but proto3 JSON writers (Python's
+//! `MessageToDict`, collectors) omit empty repeated fields, so `{"arrayValue": {}}` is filled
+//! in before deserialising.
+//!
+//! Known limit of the crate: a double written as `"NaN"` / `"Infinity"` (protobuf's JSON for
+//! non-finite doubles) is rejected, and non-finite doubles are written as `null`.
 
 use crate::ModelError;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde_json::Value;
 
 /// Parses an OTLP/JSON export request body.
 ///
@@ -18,7 +25,28 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 /// assert!(export_request_from_otlp_json(b"{\"resourceSpans\": 3}").is_err());
 /// ```
 pub fn export_request_from_otlp_json(body: &[u8]) -> Result<ExportTraceServiceRequest, ModelError> {
-    serde_json::from_slice(body).map_err(|e| ModelError::InvalidJson { what: "OTLP/JSON ExportTraceServiceRequest", reason: e.to_string() })
+    let invalid = |e: serde_json::Error| ModelError::InvalidJson { what: "OTLP/JSON ExportTraceServiceRequest", reason: e.to_string() };
+    let mut value: Value = serde_json::from_slice(body).map_err(invalid)?;
+    fill_empty_value_lists(&mut value);
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// Adds the `"values": []` that proto3 JSON leaves out of empty `arrayValue` / `kvlistValue`.
+fn fill_empty_value_lists(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if matches!(key.as_str(), "arrayValue" | "kvlistValue") {
+                    if let Value::Object(inner) = child {
+                        inner.entry("values").or_insert_with(|| Value::Array(Vec::new()));
+                    }
+                }
+                fill_empty_value_lists(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(fill_empty_value_lists),
+        _ => {}
+    }
 }
 
 /// Writes an export request as OTLP/JSON.
@@ -80,6 +108,16 @@ mod tests {
         assert_eq!(spans[0].attributes["k"], "7");
         assert_eq!(spans[0].status, SpanStatus::error("bad"));
         assert_eq!(spans[0].start_time_ns, 5);
+    }
+
+    #[test]
+    fn empty_arrays_and_kvlists_without_values_are_accepted() {
+        let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c",
+            "spanId":"0000000000000001","name":"s","attributes":[{"key":"a","value":{"arrayValue":{}}},
+            {"key":"k","value":{"kvlistValue":{}}}]}]}]}]}"#;
+        let spans = spans_from_export_request(&export_request_from_otlp_json(body).unwrap()).unwrap();
+        assert_eq!(spans[0].attributes["a"], "[]");
+        assert_eq!(spans[0].attributes["k"], "{}");
     }
 
     #[test]

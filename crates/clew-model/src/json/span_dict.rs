@@ -10,7 +10,7 @@
 //! (`context: {trace_id, span_id}` in hex, `start_time`, `status_code`, ...).
 
 use super::fields::{
-    as_object, int_value, invalid, kind, optional, optional_array, optional_str, required, required_str, span_id_from_base64,
+    as_object, int_value, invalid, kind, optional, parse_json_text, optional_array, optional_str, required, required_str, span_id_from_base64,
     span_id_from_hex, trace_id_from_base64, trace_id_from_hex_forms,
 };
 use crate::pyjson::{self, DumpOptions};
@@ -106,9 +106,7 @@ pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
 /// assert_eq!(span.request_id(), "tr-0af7651916cd43dd8448eb211c80319c");
 /// ```
 pub fn span_from_json(text: &str) -> Result<Span, ModelError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| ModelError::InvalidJson { what: "span", reason: e.to_string() })?;
-    span_from_dict(&value)
+    span_from_dict(&parse_json_text(text, "span")?)
 }
 
 /// Reads a span dict: the current form, the 3.5.0 variant or the v2 form. As in MLflow, a
@@ -377,6 +375,15 @@ mod tests {
 
         assert!(span_from_json("[1]").is_err());
         assert!(span_from_json("{").is_err());
+    }
+
+    #[test]
+    fn non_finite_event_floats_written_by_python_are_read() {
+        let mut dict = span_to_dict(&sample_span());
+        dict["events"][0]["attributes"]["n"] = json!("__NAN__");
+        let text = pyjson::dumps(&dict).replace("\"__NAN__\"", "NaN");
+        let span = span_from_json(&text).unwrap();
+        assert_eq!(span.events[0].attributes["n"], "NaN");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `execution_duration_ms` (last key). The text is `json.dumps(..)` with Python's defaults,
 //! so non-ASCII is `\u`-escaped (unlike span dicts in `spans.content`).
 
-use super::fields::{as_object, optional_array};
+use super::fields::{as_object, optional_array, parse_json_text};
 use super::span_dict::{span_from_dict, span_to_dict};
 use super::trace_info_proto::{trace_info_from_object, trace_info_from_v2_object, trace_info_to_object, DurationStyle};
 use crate::pyjson::{self, DumpOptions};
@@ -92,8 +92,7 @@ pub fn trace_from_dict(value: &Value) -> Result<Trace, ModelError> {
 
 /// `Trace.from_json()`.
 pub fn trace_from_json(text: &str) -> Result<Trace, ModelError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ModelError::InvalidJson { what: "trace", reason: e.to_string() })?;
-    trace_from_dict(&value)
+    trace_from_dict(&parse_json_text(text, "trace")?)
 }
 
 #[cfg(test)]
