@@ -1,7 +1,515 @@
-//! `#[clew::trace]`.
-use proc_macro::TokenStream;
+//! `#[clew::trace]`: record a function call as a span, like MLflow's `@mlflow.trace`.
+//!
+//! Use it through the `clew` crate (`#[clew::trace]`); the runnable examples are on the
+//! `clew::trace` re-export. In short:
+//!
+//! ```text
+//! #[clew::trace]                                   // span "add", type UNKNOWN
+//! fn add(a: i32, b: i32) -> i32 { a + b }
+//!
+//! #[clew::trace(name = "search", span_type = "RETRIEVER", skip(client),
+//!               attributes(top_k = 5, "index.name" = "docs"))]
+//! async fn retrieve(client: &Client, query: &str) -> Result<Vec<Document>, Error> { ... }
+//! ```
+//!
+//! Options (all optional, comma separated, each at most once):
+//!
+//! | option | meaning |
+//! | --- | --- |
+//! | `name = "…"` | span name (a string literal); default: the function's name |
+//! | `span_type = …` | a string literal (`"RETRIEVER"`, or any custom type) or an expression that converts into `clew::SpanType` (`SpanType::Retriever`) |
+//! | `attributes(key = value, "dotted.key" = value, a.b = value)` | attributes set when the span starts; a value is any `Serialize` expression, evaluated only when the span is recorded, and may read the arguments (it is taken by reference) |
+//! | `skip(arg, …)` | arguments left out of the inputs |
+//! | `skip_all` | record no inputs |
+//! | `crate = path` | where the `clew` crate is, if it was renamed (default `::clew`) |
+//!
+//! What the span records:
+//!
+//! * name: `name` or the function name; `mlflow.spanFunctionName`: the function name.
+//! * inputs: the JSON object `{"arg": value, …}` of the arguments in order, without `self`
+//!   and skipped ones; an argument that is a pattern (`(a, b): (i32, i32)`) contributes the
+//!   variables it binds (`"a"`, `"b"`). Each value is serialised with `serde::Serialize` if its
+//!   type implements it, else as its `Debug` text, else as `"<unserializable: Type>"`: any
+//!   argument type compiles. Inputs are taken by reference before the body runs.
+//! * outputs: the return value, the same way. `()` and `None` give `null`. For a return type
+//!   spelled `…Result<T, E>` (`Result`, `io::Result`, `anyhow::Result`, …): `Ok(v)` gives
+//!   outputs `v`; `Err(e)` is recorded as an exception (event `exception` with the error's
+//!   type, its `Display` — or `Debug` — message, and its `source()` chain as the stack trace;
+//!   status ERROR `"Type: message"`), outputs stay unset, and the `Err` is returned unchanged.
+//! * a panic is recorded as an exception `panic` with the panic message (status ERROR), then
+//!   resumes.
+//!
+//! Sync functions: the span is current while the body runs; `return` and `?` inside the
+//! body are captured (the body runs in a closure).
+//!
+//! Async functions stay `async fn`. The span starts when the future is first polled, as a
+//! child of the span current then (for `traced().await` that is the caller's span), and is
+//! current at every poll of the body, across `.await`s and threads. If the future is dropped
+//! before it completes (cancelled: `select!`, a timeout), the span ends with an exception
+//! `Cancelled` and status ERROR, as MLflow records Python's `CancelledError`. A future dropped
+//! before its first poll records nothing. The future is `Send` when the body's is.
+//!
+//! With tracing disabled the function runs unchanged: no allocation, no serialisation.
+//!
+//! Limitations: a function returning `impl Future` (not `async fn`) is traced as a sync
+//! function, so the span covers only creating the future; `#[async_trait]` methods are traced
+//! the same way (the span does not cover the body); `const fn` cannot be traced; a return type
+//! named `Result` or `Option` that is not the standard one does not compile (use `skip_all`
+//! does not help: rename or alias it differently).
 
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{AttrStyle, Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Token, Type};
+
+/// Records each call of the function as a span. See the crate documentation for the options.
 #[proc_macro_attribute]
-pub fn trace(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item2 = TokenStream2::from(item.clone());
+    let result = syn::parse::<Options>(attr).and_then(|options| expand(options, item2.clone()));
+    match result {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            // Keep the item so one mistake in the options does not cascade into "not found" errors.
+            let mut tokens = error.to_compile_error();
+            tokens.extend(item2);
+            tokens.into()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#[derive(Default)]
+struct Options {
+    name: Option<LitStr>,
+    span_type: Option<Expr>,
+    attributes: Vec<(String, Expr)>,
+    skip: Vec<Ident>,
+    skip_all: bool,
+    krate: Option<syn::Path>,
+}
+
+const OPTIONS_HELP: &str =
+    "expected `name = \"...\"`, `span_type = ...`, `attributes(key = value, ...)`, `skip(arg, ...)`, `skip_all` or `crate = path`";
+
+impl Parse for Options {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut options = Options::default();
+        let mut seen: Vec<String> = Vec::new();
+        while !input.is_empty() {
+            let key = Ident::parse_any(input)
+                .map_err(|e| syn::Error::new(e.span(), format!("expected an option: {OPTIONS_HELP}")))?;
+            let key_name = key.to_string();
+            if seen.contains(&key_name) {
+                return Err(syn::Error::new(key.span(), format!("duplicate option `{key_name}`")));
+            }
+            seen.push(key_name.clone());
+            match key_name.as_str() {
+                "name" => {
+                    input.parse::<Token![=]>()?;
+                    let value: Expr = input.parse()?;
+                    match value {
+                        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => options.name = Some(lit),
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "`name` must be a string literal, e.g. `name = \"my_span\"`",
+                            ))
+                        }
+                    }
+                }
+                "span_type" => {
+                    input.parse::<Token![=]>()?;
+                    options.span_type = Some(input.parse()?);
+                }
+                "attributes" => {
+                    if input.peek(Token![=]) {
+                        return Err(syn::Error::new(
+                            input.span(),
+                            "write attributes as `attributes(key = value, \"dotted.key\" = value)`",
+                        ));
+                    }
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let entries = Punctuated::<AttributeEntry, Token![,]>::parse_terminated(&content)?;
+                    options.attributes = entries.into_iter().map(|e| (e.key, e.value)).collect();
+                }
+                "skip" => {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
+                    options.skip = names.into_iter().collect();
+                }
+                "skip_all" => options.skip_all = true,
+                "crate" => {
+                    input.parse::<Token![=]>()?;
+                    options.krate = Some(if input.peek(LitStr) {
+                        input.parse::<LitStr>()?.parse()?
+                    } else {
+                        syn::Path::parse_mod_style(input)?
+                    });
+                }
+                _ => {
+                    return Err(syn::Error::new(key.span(), format!("unknown option `{key_name}`; {OPTIONS_HELP}")));
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(options)
+    }
+}
+
+/// `key = value` where key is `ident`, `a.b.c` or `"any string"`.
+struct AttributeEntry {
+    key: String,
+    value: Expr,
+}
+
+impl Parse for AttributeEntry {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = if input.peek(LitStr) {
+            input.parse::<LitStr>()?.value()
+        } else if input.peek(Ident::peek_any) {
+            let mut key = Ident::parse_any(input)?.unraw().to_string();
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                key.push('.');
+                key.push_str(&Ident::parse_any(input)?.unraw().to_string());
+            }
+            key
+        } else {
+            return Err(input.error("expected an attribute key: an identifier or a string literal"));
+        };
+        input.parse::<Token![=]>()?;
+        let value = input.parse()?;
+        Ok(AttributeEntry { key, value })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expansion
+
+/// How the return value becomes outputs, chosen from the return type's spelling.
+enum ReturnShape {
+    /// `()` or no return type: outputs null.
+    Unit,
+    /// `!`: the body never returns; no closure, no outputs.
+    Never,
+    /// `…Result<…>`: `Ok` → outputs, `Err` → exception.
+    Result,
+    /// `…Option<…>`: `None` → null.
+    Option,
+    Value,
+}
+
+fn item_kind(item: &syn::Item) -> &'static str {
+    match item {
+        syn::Item::Struct(_) => "a struct",
+        syn::Item::Enum(_) => "an enum",
+        syn::Item::Union(_) => "a union",
+        syn::Item::Impl(_) => "an impl block (put it on the methods)",
+        syn::Item::Trait(_) => "a trait (put it on the methods that have a body)",
+        syn::Item::Mod(_) => "a module",
+        syn::Item::Const(_) => "a const",
+        syn::Item::Static(_) => "a static",
+        syn::Item::Type(_) => "a type alias",
+        syn::Item::Use(_) => "a use declaration",
+        syn::Item::ForeignMod(_) => "an extern block",
+        syn::Item::Macro(_) => "a macro",
+        _ => "this item",
+    }
+}
+
+fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+                return Err(syn::Error::new(
+                    decl.sig.ident.span(),
+                    "#[clew::trace] needs a function body; put it on the implementations instead",
+                ));
+            }
+            let kind = syn::parse2::<syn::Item>(item).map(|i| item_kind(&i)).unwrap_or("this item");
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!("#[clew::trace] can only be applied to functions, not {kind}"),
+            ));
+        }
+    };
+    let ItemFn { attrs, vis, sig, block } = function;
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(constness.span, "#[clew::trace] cannot be applied to a `const fn`"));
+    }
+
+    let krate = options.krate.as_ref().map(|p| p.to_token_stream()).unwrap_or_else(|| quote!(::clew));
+    let fn_name = sig.ident.unraw().to_string();
+    let span_name = options.name.as_ref().map(LitStr::value).unwrap_or_else(|| fn_name.clone());
+
+    // Inputs: every variable the parameters bind, in order, minus `self` and skipped ones.
+    let mut bound: Vec<Ident> = Vec::new();
+    for arg in &sig.inputs {
+        if let FnArg::Typed(pat_type) = arg {
+            collect_bindings(&pat_type.pat, &mut bound);
+        }
+    }
+    for skipped in &options.skip {
+        if skipped != "self" && !bound.iter().any(|b| b.unraw() == skipped.unraw()) {
+            return Err(syn::Error::new(skipped.span(), format!("`{skipped}` is not an argument of `{fn_name}`")));
+        }
+    }
+    let recorded: Vec<&Ident> = if options.skip_all {
+        Vec::new()
+    } else {
+        bound.iter().filter(|b| !options.skip.iter().any(|s| s.unraw() == b.unraw())).collect()
+    };
+
+    let shape = return_shape(&sig.output);
+    let mixed = Span::mixed_site();
+    let span_var = Ident::new("__clew_span", mixed);
+    let result_var = Ident::new("__clew_result", mixed);
+    let guard_var = Ident::new("__clew_guard", mixed);
+
+    // Span setup, run only when the span is recorded.
+    let span_type = options.span_type.as_ref().map(|t| quote_spanned!(t.span()=> #span_var.set_span_type(#t);));
+    let attributes = options.attributes.iter().map(|(key, value)| {
+        quote_spanned!(value.span()=> #span_var.set_attribute(#key, &(#value));)
+    });
+    let inputs = if options.skip_all {
+        quote!()
+    } else {
+        let inputs_var = Ident::new("__clew_inputs", mixed);
+        let members = recorded.iter().map(|ident| {
+            let key_json = format!("\"{}\"", ident.unraw());
+            quote! {
+                (&&&#krate::__private::Wrap(&#ident)).__clew_json(#inputs_var.key(#key_json));
+            }
+        });
+        quote! {
+            let mut #inputs_var = #krate::__private::InputsJson::new();
+            #(#members)*
+            #span_var.set_inputs_json(#inputs_var.finish());
+        }
+    };
+    let setup = quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::{ViaDebug as _, ViaPlaceholder as _, ViaSerialize as _};
+        #span_var.set_function_name(#fn_name);
+        #span_type
+        #(#attributes)*
+        #inputs
+    };
+
+    let outputs = outputs_code(&krate, &shape, &span_var, &result_var);
+
+    let (outer_attrs, inner_attrs): (Vec<_>, Vec<_>) =
+        attrs.into_iter().partition(|a| matches!(a.style, AttrStyle::Outer));
+    let stmts = &block.stmts;
+    let fake_return = fake_return(&sig.output, &shape);
+
+    let body = if sig.asyncness.is_some() {
+        quote! {
+            let #span_var = #krate::__private::start_detached(#span_name);
+            if #span_var.is_recording() {
+                #setup
+            }
+            let mut #guard_var = #krate::__private::AsyncSpanGuard::new(#span_var);
+            let #result_var = #krate::__private::Instrumented::new(
+                async move {
+                    #fake_return
+                    #(#stmts)*
+                },
+                #guard_var.span(),
+            )
+            .await;
+            #guard_var.complete();
+            {
+                let #span_var: &#krate::LiveSpan = #guard_var.span();
+                if #span_var.is_recording() {
+                    #outputs
+                }
+            }
+            #result_var
+        }
+    } else if let ReturnShape::Never = shape {
+        quote! {
+            let #guard_var = #krate::__private::start_span(#span_name);
+            {
+                let #span_var: &#krate::LiveSpan = &#guard_var;
+                if #span_var.is_recording() {
+                    #setup
+                }
+            }
+            #(#stmts)*
+        }
+    } else {
+        quote! {
+            let #guard_var = #krate::__private::start_span(#span_name);
+            let #span_var: &#krate::LiveSpan = &#guard_var;
+            if #span_var.is_recording() {
+                #setup
+            }
+            let #result_var = #krate::__private::call_once(#span_var, move || {
+                #fake_return
+                #(#stmts)*
+            });
+            if #span_var.is_recording() {
+                #outputs
+            }
+            #result_var
+        }
+    };
+
+    Ok(quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    })
+}
+
+/// The variables a parameter pattern binds, in order.
+fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            if p.ident != "self" {
+                out.push(p.ident.clone());
+            }
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(p) => p.elems.iter().for_each(|e| collect_bindings(e, out)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|e| collect_bindings(e, out)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Slice(p) => p.elems.iter().for_each(|e| collect_bindings(e, out)),
+        Pat::Reference(p) => collect_bindings(&p.pat, out),
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Type(p) => collect_bindings(&p.pat, out),
+        // Every alternative binds the same names.
+        Pat::Or(p) => {
+            if let Some(first) = p.cases.first() {
+                collect_bindings(first, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strip_groups(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip_groups(&g.elem),
+        Type::Paren(p) => strip_groups(&p.elem),
+        other => other,
+    }
+}
+
+fn return_shape(output: &ReturnType) -> ReturnShape {
+    let ty = match output {
+        ReturnType::Default => return ReturnShape::Unit,
+        ReturnType::Type(_, ty) => strip_groups(ty),
+    };
+    match ty {
+        Type::Tuple(t) if t.elems.is_empty() => ReturnShape::Unit,
+        Type::Never(_) => ReturnShape::Never,
+        Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
+            Some(last) if matches!(last.arguments, syn::PathArguments::AngleBracketed(_)) => {
+                if last.ident == "Result" {
+                    ReturnShape::Result
+                } else if last.ident == "Option" {
+                    ReturnShape::Option
+                } else {
+                    ReturnShape::Value
+                }
+            }
+            _ => ReturnShape::Value,
+        },
+        _ => ReturnShape::Value,
+    }
+}
+
+fn contains_impl_trait(tokens: TokenStream2) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == "impl",
+        TokenTree::Group(g) => contains_impl_trait(g.stream()),
+        _ => false,
+    })
+}
+
+/// A never-taken `return` of the declared type at the top of the body closure / async block,
+/// so its return type is known before the body is checked (`?` needs it to pick `From`).
+/// Not possible for `impl Trait`, which cannot be named in a `let`.
+fn fake_return(output: &ReturnType, shape: &ReturnShape) -> TokenStream2 {
+    let ReturnType::Type(_, ty) = output else { return quote!() };
+    if matches!(shape, ReturnShape::Unit | ReturnShape::Never) || contains_impl_trait(ty.to_token_stream()) {
+        return quote!();
+    }
+    let var = Ident::new("__clew_fake_return", Span::mixed_site());
+    quote_spanned! {ty.span()=>
+        #[allow(
+            unknown_lints, unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop,
+            clippy::let_unit_value, clippy::let_with_type_underscore, clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #var: #ty = loop {};
+            return #var;
+        }
+    }
+}
+
+fn value_outputs(krate: &TokenStream2, span_var: &Ident, value: TokenStream2) -> TokenStream2 {
+    let buf = Ident::new("__clew_buf", Span::mixed_site());
+    quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::{ViaDebug as _, ViaPlaceholder as _, ViaSerialize as _};
+        let mut #buf = #krate::__private::JsonBuf::new();
+        (&&&#krate::__private::Wrap(#value)).__clew_json(&mut #buf.0);
+        #span_var.set_outputs_json(#buf.into_string());
+    }
+}
+
+fn outputs_code(krate: &TokenStream2, shape: &ReturnShape, span_var: &Ident, result_var: &Ident) -> TokenStream2 {
+    let value = format_ident!("__clew_value", span = Span::mixed_site());
+    let error = format_ident!("__clew_error", span = Span::mixed_site());
+    match shape {
+        ReturnShape::Unit => quote!(#krate::__private::set_outputs_null(#span_var);),
+        ReturnShape::Never => quote!(),
+        ReturnShape::Value => value_outputs(krate, span_var, quote!(&#result_var)),
+        ReturnShape::Option => {
+            let some = value_outputs(krate, span_var, quote!(#value));
+            quote! {
+                match #krate::__private::option_ref(&#result_var) {
+                    ::core::option::Option::Some(#value) => { #some }
+                    ::core::option::Option::None => #krate::__private::set_outputs_null(#span_var),
+                }
+            }
+        }
+        ReturnShape::Result => {
+            let ok = value_outputs(krate, span_var, quote!(#value));
+            quote! {
+                match #krate::__private::result_ref(&#result_var) {
+                    ::core::result::Result::Ok(#value) => { #ok }
+                    ::core::result::Result::Err(#error) => {
+                        #[allow(unused_imports)]
+                        use #krate::__private::{
+                            ErrViaAsRefError as _, ErrViaAsRefSendError as _, ErrViaDebug as _,
+                            ErrViaDisplay as _, ErrViaError as _, ErrViaPlaceholder as _,
+                        };
+                        (&&&&&&#krate::__private::ErrWrap(#error)).__clew_record_error(#span_var);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use clew::{MemoryDestination, Span, SpanStatusCode, SpanType, Trace};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Mutex;
 
 // The SDK's configuration is process-global: tests that change it run one at a time.
