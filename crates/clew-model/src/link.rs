@@ -23,6 +23,10 @@ pub struct SpanLink {
 
 impl SpanLink {
     pub fn new(trace_id: TraceId, span_id: SpanId) -> Self {
-        SpanLink { trace_id, span_id, attributes: None }
+        SpanLink {
+            trace_id,
+            span_id,
+            attributes: None,
+        }
     }
 }

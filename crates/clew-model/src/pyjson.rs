@@ -37,17 +37,33 @@ pub struct DumpOptions {
 
 impl DumpOptions {
     /// `json.dumps(v, ensure_ascii=False)`: MLflow's span attribute values and `spans.content`.
-    pub const PYTHON_UNICODE: DumpOptions =
-        DumpOptions { ensure_ascii: false, item_separator: ", ", key_separator: ": ", indent: None };
+    pub const PYTHON_UNICODE: DumpOptions = DumpOptions {
+        ensure_ascii: false,
+        item_separator: ", ",
+        key_separator: ": ",
+        indent: None,
+    };
     /// `json.dumps(v)`: `Trace.to_json()`, metadata values MLflow computes itself.
-    pub const PYTHON_ASCII: DumpOptions =
-        DumpOptions { ensure_ascii: true, item_separator: ", ", key_separator: ": ", indent: None };
+    pub const PYTHON_ASCII: DumpOptions = DumpOptions {
+        ensure_ascii: true,
+        item_separator: ", ",
+        key_separator: ": ",
+        indent: None,
+    };
     /// `json.dumps(v, separators=(",", ":"))`: MLflow's compact REST (`message_to_json(pretty=False)`).
-    pub const COMPACT_ASCII: DumpOptions =
-        DumpOptions { ensure_ascii: true, item_separator: ",", key_separator: ":", indent: None };
+    pub const COMPACT_ASCII: DumpOptions = DumpOptions {
+        ensure_ascii: true,
+        item_separator: ",",
+        key_separator: ":",
+        indent: None,
+    };
     /// `json.dumps(v, indent=2)`: `Trace.to_json(pretty=True)`.
-    pub const PRETTY_ASCII: DumpOptions =
-        DumpOptions { ensure_ascii: true, item_separator: ",", key_separator: ": ", indent: Some(2) };
+    pub const PRETTY_ASCII: DumpOptions = DumpOptions {
+        ensure_ascii: true,
+        item_separator: ",",
+        key_separator: ": ",
+        indent: Some(2),
+    };
 }
 
 /// `json.dumps(v, ensure_ascii=False)`.
@@ -96,7 +112,11 @@ pub fn float_repr(f: f64) -> String {
         return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".to_string() } else { "-Infinity".to_string() };
+        return if f > 0.0 {
+            "Infinity".to_string()
+        } else {
+            "-Infinity".to_string()
+        };
     }
     let mut buf = ryu::Buffer::new();
     let shortest = buf.format_finite(f);
@@ -341,7 +361,9 @@ impl PyValue {
             PyValue::Float(f) => float_to_value(*f),
             PyValue::Str(s) => Value::String(s.clone()),
             PyValue::List(items) => Value::Array(items.iter().map(PyValue::to_value).collect()),
-            PyValue::Dict(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
+            PyValue::Dict(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+            }
         }
     }
     /// From a `serde_json::Value` (integers stay integers, floats stay floats).
@@ -360,13 +382,19 @@ impl PyValue {
             }
             Value::String(s) => PyValue::Str(s.clone()),
             Value::Array(items) => PyValue::List(items.iter().map(PyValue::from_value).collect()),
-            Value::Object(map) => PyValue::Dict(map.iter().map(|(k, v)| (k.clone(), PyValue::from_value(v))).collect()),
+            Value::Object(map) => PyValue::Dict(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), PyValue::from_value(v)))
+                    .collect(),
+            ),
         }
     }
 }
 
 fn float_to_value(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map(Value::Number).unwrap_or_else(|| Value::String(float_repr(f)))
+    serde_json::Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(float_repr(f)))
 }
 
 /// `json.loads(text)`: Python's parser, which also accepts `NaN`, `Infinity` and `-Infinity`.
@@ -377,7 +405,12 @@ fn float_to_value(f: f64) -> Value {
 /// assert!(loads("{\"a\": }").is_err());
 /// ```
 pub fn loads(text: &str) -> Result<PyValue, ModelError> {
-    let mut parser = Parser { bytes: text.as_bytes(), text, pos: 0, depth: 0 };
+    let mut parser = Parser {
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+        depth: 0,
+    };
     parser.skip_ws();
     let value = parser.value()?;
     parser.skip_ws();
@@ -399,7 +432,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, reason: &str) -> ModelError {
-        ModelError::InvalidJson { what: "JSON text", reason: format!("{reason} at byte {}", self.pos) }
+        ModelError::InvalidJson {
+            what: "JSON text",
+            reason: format!("{reason} at byte {}", self.pos),
+        }
     }
     fn skip_ws(&mut self) {
         while matches!(self.bytes.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
@@ -430,7 +466,10 @@ impl Parser<'_> {
             Some(_) => Err(self.error("expected a value")),
         }
     }
-    fn nested(&mut self, parse: fn(&mut Self) -> Result<PyValue, ModelError>) -> Result<PyValue, ModelError> {
+    fn nested(
+        &mut self,
+        parse: fn(&mut Self) -> Result<PyValue, ModelError>,
+    ) -> Result<PyValue, ModelError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error("nesting too deep"));
@@ -509,7 +548,9 @@ impl Parser<'_> {
             return Err(self.error("expected a digit"));
         }
         let mut is_float = false;
-        if self.bytes.get(self.pos) == Some(&b'.') && self.bytes.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+        if self.bytes.get(self.pos) == Some(&b'.')
+            && self.bytes.get(self.pos + 1).is_some_and(u8::is_ascii_digit)
+        {
             is_float = true;
             self.pos += 1;
             self.skip_digits();
@@ -546,7 +587,10 @@ impl Parser<'_> {
         }
     }
     fn hex4(&mut self) -> Result<u32, ModelError> {
-        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.error("truncated \\u escape"))?;
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("truncated \\u escape"))?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(self.error("invalid \\u escape"));
         }
@@ -573,7 +617,10 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let escape = *self.bytes.get(self.pos).ok_or_else(|| self.error("unterminated string"))?;
+                    let escape = *self
+                        .bytes
+                        .get(self.pos)
+                        .ok_or_else(|| self.error("unterminated string"))?;
                     self.pos += 1;
                     match escape {
                         b'"' => out.push('"'),
@@ -642,15 +689,22 @@ mod tests {
 
     #[test]
     fn strings_escape_like_python() {
-        assert_eq!(dumps(&json!("tab\there \u{7f} \u{2028}")), "\"tab\\there \u{7f} \u{2028}\"");
+        assert_eq!(
+            dumps(&json!("tab\there \u{7f} \u{2028}")),
+            "\"tab\\there \u{7f} \u{2028}\""
+        );
         assert_eq!(dumps_ascii(&json!("\u{7f}\u{2028}")), "\"\\u007f\\u2028\"");
         assert_eq!(dumps_ascii(&json!("\u{1f600}")), "\"\\ud83d\\ude00\"");
     }
 
     #[test]
     fn containers_use_python_separators_and_keep_order() {
-        let v: Value = serde_json::from_str(r#"{"z": 1, "a": {}, "m": [], "k": [1, {"x": null}]}"#).unwrap();
-        assert_eq!(dumps(&v), r#"{"z": 1, "a": {}, "m": [], "k": [1, {"x": null}]}"#);
+        let v: Value =
+            serde_json::from_str(r#"{"z": 1, "a": {}, "m": [], "k": [1, {"x": null}]}"#).unwrap();
+        assert_eq!(
+            dumps(&v),
+            r#"{"z": 1, "a": {}, "m": [], "k": [1, {"x": null}]}"#
+        );
         assert_eq!(dumps_with(&v, &DumpOptions::PRETTY_ASCII), "{\n  \"z\": 1,\n  \"a\": {},\n  \"m\": [],\n  \"k\": [\n    1,\n    {\n      \"x\": null\n    }\n  ]\n}");
     }
 
@@ -659,8 +713,20 @@ mod tests {
         let v = loads(r#" {"a": [NaN, -Infinity, 12345678901234567890123, 1E2, -0], "a": "\ud83d\ude00\u00e9"} "#).unwrap();
         assert_eq!(v.dumps(), r#"{"a": "😀é"}"#);
         let v = loads("[NaN, -Infinity, 12345678901234567890123, 1E2, -0, 1.5]").unwrap();
-        assert_eq!(v.dumps(), "[NaN, -Infinity, 12345678901234567890123, 100.0, 0, 1.5]");
-        for bad in ["", "[1,]", "{\"a\" 1}", "01", "\"\u{1}\"", "[1] x", "tru", "\"\\x\""] {
+        assert_eq!(
+            v.dumps(),
+            "[NaN, -Infinity, 12345678901234567890123, 100.0, 0, 1.5]"
+        );
+        for bad in [
+            "",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "\"\u{1}\"",
+            "[1] x",
+            "tru",
+            "\"\\x\"",
+        ] {
             assert!(loads(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -7,14 +7,20 @@
 //! compare parsed values (map equality ignores order). Reading then writing one file keeps
 //! its order, so those checks stay byte-for-byte.
 
-use clew_model::json::otlp::{export_request_from_protobuf, export_request_to_protobuf, spans_from_export_request, spans_to_export_request};
+use clew_model::json::otlp::any_to_value;
+use clew_model::json::otlp::{
+    export_request_from_protobuf, export_request_to_protobuf, spans_from_export_request,
+    spans_to_export_request,
+};
 use clew_model::json::otlp_json::export_request_from_otlp_json;
 use clew_model::json::rest::{
-    span_from_rest_value, trace_from_rest_json, trace_info_from_proto_json, trace_info_to_proto_json, trace_to_rest_json,
+    span_from_rest_value, trace_from_rest_json, trace_info_from_proto_json,
+    trace_info_to_proto_json, trace_to_rest_json,
 };
 use clew_model::json::span_dict::{span_from_json, span_to_json};
-use clew_model::json::trace_json::{trace_from_json, trace_info_from_dict, trace_to_json, trace_to_json_pretty};
-use clew_model::json::otlp::any_to_value;
+use clew_model::json::trace_json::{
+    trace_from_json, trace_info_from_dict, trace_to_json, trace_to_json_pretty,
+};
 use clew_model::pyjson::{self, DumpOptions};
 use clew_model::Span;
 use indexmap::IndexMap;
@@ -44,17 +50,23 @@ fn trace_cases() -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| p.is_dir() && p.join("trace.json").exists())
         .collect();
-    assert!(cases.len() >= 4, "expected the generated MLflow cases under tests/golden/mlflow");
+    assert!(
+        cases.len() >= 4,
+        "expected the generated MLflow cases under tests/golden/mlflow"
+    );
     cases
 }
 
 fn golden_spans(case: &Path) -> Vec<(PathBuf, String)> {
     let files = sorted_files(&case.join("spans"));
     assert!(!files.is_empty(), "{}: no span files", case.display());
-    files.into_iter().map(|p| {
-        let text = read(&p);
-        (p, text)
-    }).collect()
+    files
+        .into_iter()
+        .map(|p| {
+            let text = read(&p);
+            (p, text)
+        })
+        .collect()
 }
 
 #[test]
@@ -75,8 +87,14 @@ fn trace_json_writes_back_byte_for_byte() {
         assert_eq!(trace_to_json(&trace), text, "{}/trace.json", case.display());
 
         let pretty = read(&case.join("trace.pretty.json"));
-        let trace_from_pretty = trace_from_json(&pretty).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        assert_eq!(trace_to_json_pretty(&trace_from_pretty), pretty, "{}/trace.pretty.json", case.display());
+        let trace_from_pretty =
+            trace_from_json(&pretty).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(
+            trace_to_json_pretty(&trace_from_pretty),
+            pretty,
+            "{}/trace.pretty.json",
+            case.display()
+        );
     }
 }
 
@@ -84,8 +102,14 @@ fn trace_json_writes_back_byte_for_byte() {
 fn rest_trace_info_writes_back_byte_for_byte() {
     for case in trace_cases() {
         let text = read(&case.join("trace_info.rest.json"));
-        let info = trace_info_from_proto_json(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        assert_eq!(trace_info_to_proto_json(&info), text, "{}/trace_info.rest.json", case.display());
+        let info =
+            trace_info_from_proto_json(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(
+            trace_info_to_proto_json(&info),
+            text,
+            "{}/trace_info.rest.json",
+            case.display()
+        );
     }
 }
 
@@ -93,17 +117,26 @@ fn rest_trace_info_writes_back_byte_for_byte() {
 fn rest_trace_writes_back_byte_for_byte() {
     for case in trace_cases() {
         let text = read(&case.join("trace.rest.json"));
-        let trace = trace_from_rest_json(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        assert_eq!(trace_to_rest_json(&trace), text, "{}/trace.rest.json", case.display());
+        let trace =
+            trace_from_rest_json(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(
+            trace_to_rest_json(&trace),
+            text,
+            "{}/trace.rest.json",
+            case.display()
+        );
     }
 }
 
 #[test]
 fn otlp_protobuf_writes_back_byte_for_byte() {
     for case in trace_cases() {
-        let bytes = std::fs::read(case.join("otlp.pb")).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let request = export_request_from_protobuf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let spans = spans_from_export_request(&request).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let bytes = std::fs::read(case.join("otlp.pb"))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let request = export_request_from_protobuf(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let spans = spans_from_export_request(&request)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let resource: IndexMap<String, Value> = request.resource_spans[0]
             .resource
             .iter()
@@ -111,7 +144,12 @@ fn otlp_protobuf_writes_back_byte_for_byte() {
             .map(|kv| (kv.key.clone(), any_to_value(kv.value.as_ref())))
             .collect();
         let rebuilt = spans_to_export_request(&spans, &resource);
-        assert_eq!(export_request_to_protobuf(&rebuilt), bytes, "{}/otlp.pb", case.display());
+        assert_eq!(
+            export_request_to_protobuf(&rebuilt),
+            bytes,
+            "{}/otlp.pb",
+            case.display()
+        );
     }
 }
 
@@ -120,10 +158,13 @@ fn otlp_json_reads_as_the_same_request_as_protobuf() {
     let mut cases = trace_cases();
     cases.push(golden_root().join("mlflow/foreign_otlp"));
     for case in cases {
-        let bytes = std::fs::read(case.join("otlp.pb")).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let from_pb = export_request_from_protobuf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let bytes = std::fs::read(case.join("otlp.pb"))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let from_pb = export_request_from_protobuf(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let json = read(&case.join("otlp.json"));
-        let from_json = export_request_from_otlp_json(json.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let from_json = export_request_from_otlp_json(json.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         assert_eq!(from_json, from_pb, "{}/otlp.json", case.display());
     }
 }
@@ -134,9 +175,12 @@ fn otlp_spans_convert_to_the_dicts_mlflow_ingest_stores() {
     let mut cases = trace_cases();
     cases.push(golden_root().join("mlflow/foreign_otlp"));
     for case in cases {
-        let bytes = std::fs::read(case.join("otlp.pb")).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let request = export_request_from_protobuf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let spans = spans_from_export_request(&request).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let bytes = std::fs::read(case.join("otlp.pb"))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let request = export_request_from_protobuf(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let spans = spans_from_export_request(&request)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let expected = sorted_files(&case.join("from_otlp"));
         assert_eq!(spans.len(), expected.len(), "{}", case.display());
         for (span, path) in spans.iter().zip(expected) {
@@ -150,31 +194,61 @@ fn otlp_spans_convert_to_the_dicts_mlflow_ingest_stores() {
 #[test]
 fn forms_agree_with_each_other() {
     for case in trace_cases() {
-        let dict_spans: Vec<Span> = golden_spans(&case).iter().map(|(p, t)| span_from_json(t).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).collect();
+        let dict_spans: Vec<Span> = golden_spans(&case)
+            .iter()
+            .map(|(p, t)| span_from_json(t).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+            .collect();
 
-        let trace = trace_from_json(&read(&case.join("trace.json"))).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        assert_eq!(trace.data.spans, dict_spans, "{}: trace.json spans vs spans/", case.display());
+        let trace = trace_from_json(&read(&case.join("trace.json")))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(
+            trace.data.spans,
+            dict_spans,
+            "{}: trace.json spans vs spans/",
+            case.display()
+        );
 
-        let rest_trace: Value = serde_json::from_str(&read(&case.join("trace.rest.json"))).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let rest_trace: Value = serde_json::from_str(&read(&case.join("trace.rest.json")))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let rest_spans: Vec<Span> = rest_trace["spans"]
             .as_array()
             .unwrap_or_else(|| panic!("{}: no REST spans", case.display()))
             .iter()
             .map(|v| span_from_rest_value(v).unwrap_or_else(|e| panic!("{}: {e}", case.display())))
             .collect();
-        assert_eq!(rest_spans, dict_spans, "{}: REST spans vs spans/", case.display());
+        assert_eq!(
+            rest_spans,
+            dict_spans,
+            "{}: REST spans vs spans/",
+            case.display()
+        );
 
-        let request = export_request_from_protobuf(&std::fs::read(case.join("otlp.pb")).unwrap_or_default()).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        let otlp_spans = spans_from_export_request(&request).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-        assert_eq!(otlp_spans, dict_spans, "{}: OTLP spans vs spans/", case.display());
+        let request =
+            export_request_from_protobuf(&std::fs::read(case.join("otlp.pb")).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let otlp_spans = spans_from_export_request(&request)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        assert_eq!(
+            otlp_spans,
+            dict_spans,
+            "{}: OTLP spans vs spans/",
+            case.display()
+        );
 
         let info_from_trace_json = {
-            let v: Value = serde_json::from_str(&read(&case.join("trace.json"))).unwrap_or_default();
+            let v: Value =
+                serde_json::from_str(&read(&case.join("trace.json"))).unwrap_or_default();
             trace_info_from_dict(&v["info"]).unwrap_or_else(|e| panic!("{}: {e}", case.display()))
         };
-        let info_from_rest = trace_info_from_proto_json(&read(&case.join("trace_info.rest.json"))).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        let info_from_rest = trace_info_from_proto_json(&read(&case.join("trace_info.rest.json")))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         // TraceInfo's maps are IndexMaps: equality ignores the (hash-ordered) key order.
-        assert_eq!(info_from_trace_json, info_from_rest, "{}: trace.json info vs REST", case.display());
+        assert_eq!(
+            info_from_trace_json,
+            info_from_rest,
+            "{}: trace.json info vs REST",
+            case.display()
+        );
         assert_eq!(trace.info, info_from_rest, "{}", case.display());
     }
 }
@@ -187,21 +261,55 @@ fn pyjson_matches_python_json_dumps_on_the_corpus() {
     let mut lines = 0;
     for (n, line) in corpus.lines().enumerate() {
         lines += 1;
-        let row: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("corpus line {}: {e}", n + 1));
-        let field = |k: &str| row[k].as_str().unwrap_or_else(|| panic!("corpus line {}: no {k}", n + 1)).to_string();
+        let row: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("corpus line {}: {e}", n + 1));
+        let field = |k: &str| {
+            row[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("corpus line {}: no {k}", n + 1))
+                .to_string()
+        };
         let source = field("source");
         let value = pyjson::loads(&source).unwrap_or_else(|e| panic!("corpus line {}: {e}", n + 1));
         assert_eq!(value.dumps(), field("unicode"), "line {} unicode", n + 1);
-        assert_eq!(value.dumps_with(&DumpOptions::PYTHON_ASCII), field("ascii"), "line {} ascii", n + 1);
-        assert_eq!(value.dumps_with(&DumpOptions::COMPACT_ASCII), field("compact"), "line {} compact", n + 1);
-        assert_eq!(value.dumps_with(&DumpOptions::PRETTY_ASCII), field("pretty"), "line {} pretty", n + 1);
+        assert_eq!(
+            value.dumps_with(&DumpOptions::PYTHON_ASCII),
+            field("ascii"),
+            "line {} ascii",
+            n + 1
+        );
+        assert_eq!(
+            value.dumps_with(&DumpOptions::COMPACT_ASCII),
+            field("compact"),
+            "line {} compact",
+            n + 1
+        );
+        assert_eq!(
+            value.dumps_with(&DumpOptions::PRETTY_ASCII),
+            field("pretty"),
+            "line {} pretty",
+            n + 1
+        );
         // Values serde_json can hold (no NaN/Infinity) must dump the same from a serde Value.
         if let Ok(serde_value) = serde_json::from_str::<Value>(&source) {
-            assert_eq!(pyjson::dumps(&serde_value), field("unicode"), "line {} serde unicode", n + 1);
-            assert_eq!(pyjson::dumps_ascii(&serde_value), field("ascii"), "line {} serde ascii", n + 1);
+            assert_eq!(
+                pyjson::dumps(&serde_value),
+                field("unicode"),
+                "line {} serde unicode",
+                n + 1
+            );
+            assert_eq!(
+                pyjson::dumps_ascii(&serde_value),
+                field("ascii"),
+                "line {} serde ascii",
+                n + 1
+            );
             checked_with_serde += 1;
         }
     }
     assert!(lines >= 1000, "corpus too small: {lines}");
-    assert!(checked_with_serde > lines / 2, "only {checked_with_serde} of {lines} lines checked through serde_json");
+    assert!(
+        checked_with_serde > lines / 2,
+        "only {checked_with_serde} of {lines} lines checked through serde_json"
+    );
 }

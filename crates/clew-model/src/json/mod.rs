@@ -19,4 +19,7 @@ mod trace_info_proto;
 pub mod trace_json;
 
 pub use span_dict::{span_from_dict, span_from_json, span_to_dict, span_to_json};
-pub use trace_json::{trace_from_dict, trace_from_json, trace_info_from_dict, trace_info_to_dict, trace_to_dict, trace_to_json};
+pub use trace_json::{
+    trace_from_dict, trace_from_json, trace_info_from_dict, trace_info_to_dict, trace_to_dict,
+    trace_to_json,
+};

@@ -13,12 +13,18 @@
 
 use super::fields::invalid;
 use crate::pyjson::{self, PyValue};
-use crate::{keys, ModelError, Span, SpanEvent, SpanId, SpanLink, SpanStatus, SpanStatusCode, TraceId};
+use crate::{
+    keys, ModelError, Span, SpanEvent, SpanId, SpanLink, SpanStatus, SpanStatusCode, TraceId,
+};
 use indexmap::IndexMap;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span as otlp_span, ResourceSpans, ScopeSpans, Span as OtlpSpan, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span as otlp_span, ResourceSpans, ScopeSpans, Span as OtlpSpan, Status,
+};
 use serde_json::Value;
 
 /// The OTLP span MLflow's `Span.to_otel_proto()` builds.
@@ -38,20 +44,31 @@ use serde_json::Value;
 /// ```
 pub fn span_to_otlp(span: &Span) -> OtlpSpan {
     let status = Status {
-        message: if span.status.description.is_empty() { String::new() } else { span.status.description.clone() },
+        message: if span.status.description.is_empty() {
+            String::new()
+        } else {
+            span.status.description.clone()
+        },
         code: span.status.status_code.to_proto(),
     };
     OtlpSpan {
         trace_id: span.trace_id.to_bytes().to_vec(),
         span_id: span.span_id.to_bytes().to_vec(),
         trace_state: String::new(),
-        parent_span_id: span.parent_id.map(|p| p.to_bytes().to_vec()).unwrap_or_default(),
+        parent_span_id: span
+            .parent_id
+            .map(|p| p.to_bytes().to_vec())
+            .unwrap_or_default(),
         flags: 0,
         name: span.name.clone(),
         kind: 0,
         start_time_unix_nano: ns_to_proto(span.start_time_ns),
         end_time_unix_nano: span.end_time_ns.map(ns_to_proto).unwrap_or(0),
-        attributes: span.attributes.iter().map(|(key, text)| key_value(key, attribute_text_to_any(text))).collect(),
+        attributes: span
+            .attributes
+            .iter()
+            .map(|(key, text)| key_value(key, attribute_text_to_any(text)))
+            .collect(),
         dropped_attributes_count: 0,
         events: span.events.iter().map(event_to_otlp).collect(),
         dropped_events_count: 0,
@@ -82,13 +99,21 @@ pub fn span_from_otlp(proto: &OtlpSpan) -> Result<Span, ModelError> {
     }
     let trace_id = TraceId::from_bytes(&proto.trace_id)?;
     let span_id = SpanId::from_bytes(&proto.span_id)?;
-    let parent_id = if proto.parent_span_id.is_empty() { None } else { Some(SpanId::from_bytes(&proto.parent_span_id)?) };
+    let parent_id = if proto.parent_span_id.is_empty() {
+        None
+    } else {
+        Some(SpanId::from_bytes(&proto.parent_span_id)?)
+    };
 
-    let mut attributes: IndexMap<String, String> = IndexMap::with_capacity(proto.attributes.len() + 1);
+    let mut attributes: IndexMap<String, String> =
+        IndexMap::with_capacity(proto.attributes.len() + 1);
     for kv in &proto.attributes {
         attributes.insert(kv.key.clone(), any_to_py(kv.value.as_ref()).dumps());
     }
-    attributes.insert(keys::TRACE_REQUEST_ID.to_string(), pyjson::dumps(&Value::String(trace_id.to_mlflow())));
+    attributes.insert(
+        keys::TRACE_REQUEST_ID.to_string(),
+        pyjson::dumps(&Value::String(trace_id.to_mlflow())),
+    );
 
     let status = proto.status.as_ref().map_or_else(SpanStatus::unset, |s| {
         SpanStatus::new(SpanStatusCode::from_proto(s.code), s.message.clone())
@@ -112,7 +137,11 @@ pub fn span_from_otlp(proto: &OtlpSpan) -> Result<Span, ModelError> {
             Ok(SpanLink {
                 trace_id: TraceId::from_bytes(&l.trace_id)?,
                 span_id: SpanId::from_bytes(&l.span_id)?,
-                attributes: if attributes.is_empty() { None } else { Some(attributes) },
+                attributes: if attributes.is_empty() {
+                    None
+                } else {
+                    Some(attributes)
+                },
             })
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
@@ -141,9 +170,15 @@ pub fn span_from_otlp(proto: &OtlpSpan) -> Result<Span, ModelError> {
 /// let request = spans_to_export_request(&[], &resource);
 /// assert_eq!(request.resource_spans.len(), 1);
 /// ```
-pub fn spans_to_export_request(spans: &[Span], resource_attributes: &IndexMap<String, Value>) -> ExportTraceServiceRequest {
+pub fn spans_to_export_request(
+    spans: &[Span],
+    resource_attributes: &IndexMap<String, Value>,
+) -> ExportTraceServiceRequest {
     let resource = Resource {
-        attributes: resource_attributes.iter().map(|(k, v)| key_value(k, value_to_any(v))).collect(),
+        attributes: resource_attributes
+            .iter()
+            .map(|(k, v)| key_value(k, value_to_any(v)))
+            .collect(),
         dropped_attributes_count: 0,
         entity_refs: Vec::new(),
     };
@@ -162,7 +197,9 @@ pub fn spans_to_export_request(spans: &[Span], resource_attributes: &IndexMap<St
 }
 
 /// Every span of an export request, in order (resource and scope are not kept, as in MLflow).
-pub fn spans_from_export_request(request: &ExportTraceServiceRequest) -> Result<Vec<Span>, ModelError> {
+pub fn spans_from_export_request(
+    request: &ExportTraceServiceRequest,
+) -> Result<Vec<Span>, ModelError> {
     request
         .resource_spans
         .iter()
@@ -179,7 +216,8 @@ pub fn spans_from_export_request(request: &ExportTraceServiceRequest) -> Result<
 /// ```
 pub fn export_request_from_protobuf(bytes: &[u8]) -> Result<ExportTraceServiceRequest, ModelError> {
     use prost::Message;
-    ExportTraceServiceRequest::decode(bytes).map_err(|e| ModelError::InvalidProto(format!("ExportTraceServiceRequest: {e}")))
+    ExportTraceServiceRequest::decode(bytes)
+        .map_err(|e| ModelError::InvalidProto(format!("ExportTraceServiceRequest: {e}")))
 }
 
 /// Encodes an `ExportTraceServiceRequest` as binary protobuf.
@@ -192,7 +230,11 @@ fn event_to_otlp(event: &SpanEvent) -> otlp_span::Event {
     otlp_span::Event {
         time_unix_nano: ns_to_proto(event.timestamp_ns),
         name: event.name.clone(),
-        attributes: event.attributes.iter().map(|(k, v)| key_value(k, value_to_any(v))).collect(),
+        attributes: event
+            .attributes
+            .iter()
+            .map(|(k, v)| key_value(k, value_to_any(v)))
+            .collect(),
         dropped_attributes_count: 0,
     }
 }
@@ -202,7 +244,12 @@ fn link_to_otlp(link: &SpanLink) -> otlp_span::Link {
         trace_id: link.trace_id.to_bytes().to_vec(),
         span_id: link.span_id.to_bytes().to_vec(),
         trace_state: String::new(),
-        attributes: link.attributes.iter().flatten().map(|(k, v)| key_value(k, value_to_any(v))).collect(),
+        attributes: link
+            .attributes
+            .iter()
+            .flatten()
+            .map(|(k, v)| key_value(k, value_to_any(v)))
+            .collect(),
         dropped_attributes_count: 0,
         flags: 0,
     }
@@ -210,7 +257,11 @@ fn link_to_otlp(link: &SpanLink) -> otlp_span::Link {
 
 /// A key/value pair; a null value leaves the value unset, as Python's protobuf does.
 fn key_value(key: &str, value: Option<AnyValue>) -> KeyValue {
-    KeyValue { key: key.to_string(), value, key_strindex: 0 }
+    KeyValue {
+        key: key.to_string(),
+        value,
+        key_strindex: 0,
+    }
 }
 
 /// Attribute text → typed value: `json.loads` (non-JSON text is a plain string; empty text
@@ -235,10 +286,23 @@ fn py_to_any(value: &PyValue) -> Option<AnyValue> {
         PyValue::Bool(b) => any_value::Value::BoolValue(*b),
         PyValue::Str(s) => any_value::Value::StringValue(s.clone()),
         // Python would fail on an int beyond int64; a double keeps it numeric.
-        PyValue::Int(i) => i64::try_from(*i).map_or(any_value::Value::DoubleValue(*i as f64), any_value::Value::IntValue),
+        PyValue::Int(i) => i64::try_from(*i).map_or(
+            any_value::Value::DoubleValue(*i as f64),
+            any_value::Value::IntValue,
+        ),
         PyValue::Float(f) => any_value::Value::DoubleValue(*f),
-        PyValue::List(items) => any_value::Value::ArrayValue(ArrayValue { values: items.iter().map(|v| py_to_any(v).unwrap_or_default()).collect() }),
-        PyValue::Dict(map) => any_value::Value::KvlistValue(KeyValueList { values: map.iter().map(|(k, v)| key_value(k, py_to_any(v))).collect() }),
+        PyValue::List(items) => any_value::Value::ArrayValue(ArrayValue {
+            values: items
+                .iter()
+                .map(|v| py_to_any(v).unwrap_or_default())
+                .collect(),
+        }),
+        PyValue::Dict(map) => any_value::Value::KvlistValue(KeyValueList {
+            values: map
+                .iter()
+                .map(|(k, v)| key_value(k, py_to_any(v)))
+                .collect(),
+        }),
     };
     Some(any(kind))
 }
@@ -259,10 +323,15 @@ pub fn any_to_py(value: Option<&AnyValue>) -> PyValue {
         any_value::Value::BoolValue(b) => PyValue::Bool(*b),
         any_value::Value::IntValue(i) => PyValue::Int(i128::from(*i)),
         any_value::Value::DoubleValue(f) => PyValue::Float(*f),
-        any_value::Value::ArrayValue(array) => PyValue::List(array.values.iter().map(|v| any_to_py(Some(v))).collect()),
-        any_value::Value::KvlistValue(list) => {
-            PyValue::Dict(list.values.iter().map(|kv| (kv.key.clone(), any_to_py(kv.value.as_ref()))).collect())
+        any_value::Value::ArrayValue(array) => {
+            PyValue::List(array.values.iter().map(|v| any_to_py(Some(v))).collect())
         }
+        any_value::Value::KvlistValue(list) => PyValue::Dict(
+            list.values
+                .iter()
+                .map(|kv| (kv.key.clone(), any_to_py(kv.value.as_ref())))
+                .collect(),
+        ),
         any_value::Value::BytesValue(bytes) => PyValue::Str(python_bytes_repr(bytes)),
         // Only meaningful with a profiles dictionary; MLflow has no notion of it.
         any_value::Value::StringValueStrindex(i) => PyValue::Int(i128::from(*i)),
@@ -276,12 +345,19 @@ pub fn any_to_value(value: Option<&AnyValue>) -> Value {
 }
 
 fn typed_attributes(attributes: &[KeyValue]) -> IndexMap<String, Value> {
-    attributes.iter().map(|kv| (kv.key.clone(), any_to_value(kv.value.as_ref()))).collect()
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), any_to_value(kv.value.as_ref())))
+        .collect()
 }
 
 /// Python's `str(b"...")`: `b'...'`, quotes chosen as Python chooses them.
 fn python_bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { '"' } else { '\'' };
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::from("b");
     out.push(quote);
     for &b in bytes {
@@ -324,8 +400,14 @@ mod tests {
             start_time_ns: 100,
             end_time_ns: Some(200),
             status: SpanStatus::error("ValueError: boom"),
-            attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            events: vec![SpanEvent::at("e", 150).with_attribute("k", 1).with_attribute("f", 0.5).with_attribute("l", json!(["a", "b"]))],
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            events: vec![SpanEvent::at("e", 150)
+                .with_attribute("k", 1)
+                .with_attribute("f", 0.5)
+                .with_attribute("l", json!(["a", "b"]))],
             links: vec![],
         }
     }
@@ -333,8 +415,14 @@ mod tests {
     #[test]
     fn attribute_text_survives_the_round_trip() {
         let span = span_with(&[
-            ("mlflow.traceRequestId", "\"tr-0af7651916cd43dd8448eb211c80319c\""),
-            ("mlflow.spanInputs", r#"{"x": [1, 2.5, null, true, {"y": "é"}], "n": NaN, "big": 1e+100}"#),
+            (
+                "mlflow.traceRequestId",
+                "\"tr-0af7651916cd43dd8448eb211c80319c\"",
+            ),
+            (
+                "mlflow.spanInputs",
+                r#"{"x": [1, 2.5, null, true, {"y": "é"}], "n": NaN, "big": 1e+100}"#,
+            ),
             ("plain", "not json"),
             ("nothing", "null"),
             ("float", "1.0"),
@@ -342,7 +430,9 @@ mod tests {
         let back = span_from_otlp(&span_to_otlp(&span)).unwrap();
         // Text that is not JSON travels as a string and comes back JSON-quoted, as in MLflow.
         let mut expected = span.clone();
-        expected.attributes.insert("plain".into(), "\"not json\"".into());
+        expected
+            .attributes
+            .insert("plain".into(), "\"not json\"".into());
         assert_eq!(back, expected);
     }
 
@@ -350,40 +440,68 @@ mod tests {
     fn request_id_is_derived_from_the_trace_id() {
         let mut span = span_with(&[("a", "1")]);
         let back = span_from_otlp(&span_to_otlp(&span)).unwrap();
-        assert_eq!(back.attributes.keys().collect::<Vec<_>>(), ["a", keys::TRACE_REQUEST_ID]);
+        assert_eq!(
+            back.attributes.keys().collect::<Vec<_>>(),
+            ["a", keys::TRACE_REQUEST_ID]
+        );
         assert_eq!(back.request_id(), "tr-0af7651916cd43dd8448eb211c80319c");
         // A client-sent value is not trusted: MLflow's server replaces it in place.
-        span.attributes.insert(keys::TRACE_REQUEST_ID.into(), "\"tr-ffffffffffffffffffffffffffffffff\"".into());
+        span.attributes.insert(
+            keys::TRACE_REQUEST_ID.into(),
+            "\"tr-ffffffffffffffffffffffffffffffff\"".into(),
+        );
         span.attributes.insert("z".into(), "2".into());
         let back = span_from_otlp(&span_to_otlp(&span)).unwrap();
-        assert_eq!(back.attributes.keys().collect::<Vec<_>>(), ["a", keys::TRACE_REQUEST_ID, "z"]);
+        assert_eq!(
+            back.attributes.keys().collect::<Vec<_>>(),
+            ["a", keys::TRACE_REQUEST_ID, "z"]
+        );
         assert_eq!(back.request_id(), "tr-0af7651916cd43dd8448eb211c80319c");
     }
 
     #[test]
     fn typed_values_map_as_mlflow_maps_them() {
-        let proto = span_to_otlp(&span_with(&[("i", "3"), ("d", "3.0"), ("s", "\"x\""), ("n", "null"), ("e", "")]));
-        let kinds: Vec<_> = proto.attributes.iter().map(|kv| kv.value.as_ref().and_then(|v| v.value.clone())).collect();
+        let proto = span_to_otlp(&span_with(&[
+            ("i", "3"),
+            ("d", "3.0"),
+            ("s", "\"x\""),
+            ("n", "null"),
+            ("e", ""),
+        ]));
+        let kinds: Vec<_> = proto
+            .attributes
+            .iter()
+            .map(|kv| kv.value.as_ref().and_then(|v| v.value.clone()))
+            .collect();
         assert_eq!(kinds[0], Some(any_value::Value::IntValue(3)));
         assert_eq!(kinds[1], Some(any_value::Value::DoubleValue(3.0)));
         assert_eq!(kinds[2], Some(any_value::Value::StringValue("x".into())));
         assert_eq!(kinds[3], None);
         assert_eq!(kinds[4], None);
         assert_eq!(proto.status.as_ref().map(|s| s.code), Some(2));
-        assert_eq!(proto.events[0].attributes[0].value, Some(any(any_value::Value::IntValue(1))));
+        assert_eq!(
+            proto.events[0].attributes[0].value,
+            Some(any(any_value::Value::IntValue(1)))
+        );
     }
 
     #[test]
     fn bad_ids_are_rejected_with_the_field_named() {
         let mut proto = span_to_otlp(&span_with(&[]));
         proto.trace_id.clear();
-        assert_eq!(span_from_otlp(&proto).unwrap_err(), ModelError::MissingField("span.trace_id"));
+        assert_eq!(
+            span_from_otlp(&proto).unwrap_err(),
+            ModelError::MissingField("span.trace_id")
+        );
         let mut proto = span_to_otlp(&span_with(&[]));
         proto.span_id = vec![1, 2, 3];
         assert!(span_from_otlp(&proto).is_err());
         let mut proto = span_to_otlp(&span_with(&[]));
         proto.start_time_unix_nano = u64::MAX;
-        assert!(span_from_otlp(&proto).unwrap_err().to_string().contains("span.start_time_unix_nano"));
+        assert!(span_from_otlp(&proto)
+            .unwrap_err()
+            .to_string()
+            .contains("span.start_time_unix_nano"));
     }
 
     #[test]
@@ -394,7 +512,10 @@ mod tests {
 
     #[test]
     fn export_requests_round_trip_through_protobuf() {
-        let spans = vec![span_with(&[("mlflow.traceRequestId", "\"tr-0af7651916cd43dd8448eb211c80319c\"")])];
+        let spans = vec![span_with(&[(
+            "mlflow.traceRequestId",
+            "\"tr-0af7651916cd43dd8448eb211c80319c\"",
+        )])];
         let request = spans_to_export_request(&spans, &IndexMap::new());
         let bytes = export_request_to_protobuf(&request);
         let decoded = export_request_from_protobuf(&bytes).unwrap();

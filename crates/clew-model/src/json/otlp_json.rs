@@ -25,7 +25,10 @@ use serde_json::Value;
 /// assert!(export_request_from_otlp_json(b"{\"resourceSpans\": 3}").is_err());
 /// ```
 pub fn export_request_from_otlp_json(body: &[u8]) -> Result<ExportTraceServiceRequest, ModelError> {
-    let invalid = |e: serde_json::Error| ModelError::InvalidJson { what: "OTLP/JSON ExportTraceServiceRequest", reason: e.to_string() };
+    let invalid = |e: serde_json::Error| ModelError::InvalidJson {
+        what: "OTLP/JSON ExportTraceServiceRequest",
+        reason: e.to_string(),
+    };
     let mut value: Value = serde_json::from_slice(body).map_err(invalid)?;
     fill_empty_value_lists(&mut value);
     serde_json::from_value(value).map_err(invalid)
@@ -38,7 +41,9 @@ fn fill_empty_value_lists(value: &mut Value) {
             for (key, child) in map.iter_mut() {
                 if matches!(key.as_str(), "arrayValue" | "kvlistValue") {
                     if let Value::Object(inner) = child {
-                        inner.entry("values").or_insert_with(|| Value::Array(Vec::new()));
+                        inner
+                            .entry("values")
+                            .or_insert_with(|| Value::Array(Vec::new()));
                     }
                 }
                 fill_empty_value_lists(child);
@@ -75,15 +80,22 @@ mod tests {
             events: vec![SpanEvent::at("e", 5).with_attribute("x", 1)],
             links: vec![],
         };
-        span.attributes.insert("mlflow.traceRequestId".into(), "\"tr-0af7651916cd43dd8448eb211c80319c\"".into());
+        span.attributes.insert(
+            "mlflow.traceRequestId".into(),
+            "\"tr-0af7651916cd43dd8448eb211c80319c\"".into(),
+        );
         span.attributes.insert("n".into(), "null".into());
-        span.attributes.insert("l".into(), "[1, \"a\", null, {\"k\": 1.5}]".into());
+        span.attributes
+            .insert("l".into(), "[1, \"a\", null, {\"k\": 1.5}]".into());
         span
     }
 
     #[test]
     fn writes_hex_ids_camel_case_and_int64_strings() {
-        let text = export_request_to_otlp_json(&spans_to_export_request(&[sample_span()], &Default::default()));
+        let text = export_request_to_otlp_json(&spans_to_export_request(
+            &[sample_span()],
+            &Default::default(),
+        ));
         for expected in [
             r#""traceId":"0af7651916cd43dd8448eb211c80319c""#,
             r#""parentSpanId":"0000000000000002""#,
@@ -94,7 +106,10 @@ mod tests {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
         let back = export_request_from_otlp_json(text.as_bytes()).unwrap();
-        assert_eq!(spans_from_export_request(&back).unwrap(), vec![sample_span()]);
+        assert_eq!(
+            spans_from_export_request(&back).unwrap(),
+            vec![sample_span()]
+        );
     }
 
     #[test]
@@ -104,7 +119,10 @@ mod tests {
             "attributes":[{"key":"k","value":{"intValue":7}}],"status":{"code":2,"message":"bad"}}]}]}]}"#;
         let request = export_request_from_otlp_json(body).unwrap();
         let spans = spans_from_export_request(&request).unwrap();
-        assert_eq!(spans[0].trace_id.to_hex(), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(
+            spans[0].trace_id.to_hex(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
         assert_eq!(spans[0].attributes["k"], "7");
         assert_eq!(spans[0].status, SpanStatus::error("bad"));
         assert_eq!(spans[0].start_time_ns, 5);
@@ -115,14 +133,18 @@ mod tests {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c",
             "spanId":"0000000000000001","name":"s","attributes":[{"key":"a","value":{"arrayValue":{}}},
             {"key":"k","value":{"kvlistValue":{}}}]}]}]}]}"#;
-        let spans = spans_from_export_request(&export_request_from_otlp_json(body).unwrap()).unwrap();
+        let spans =
+            spans_from_export_request(&export_request_from_otlp_json(body).unwrap()).unwrap();
         assert_eq!(spans[0].attributes["a"], "[]");
         assert_eq!(spans[0].attributes["k"], "{}");
     }
 
     #[test]
     fn malformed_bodies_are_errors() {
-        for body in [&b"{"[..], br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#] {
+        for body in [
+            &b"{"[..],
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#,
+        ] {
             assert!(export_request_from_otlp_json(body).is_err());
         }
     }

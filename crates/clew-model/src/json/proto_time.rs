@@ -72,19 +72,29 @@ pub fn duration_from_ms(ms: i64) -> String {
 /// assert!(ms_from_duration("57ms", "d").is_err());
 /// ```
 pub fn ms_from_duration(text: &str, field: &'static str) -> Result<i64, ModelError> {
-    let bad = || ModelError::InvalidValue { field, reason: format!("{text:?} is not a protobuf Duration like \"0.057s\"") };
+    let bad = || ModelError::InvalidValue {
+        field,
+        reason: format!("{text:?} is not a protobuf Duration like \"0.057s\""),
+    };
     let body = text.trim().strip_suffix('s').ok_or_else(bad)?;
     let (negative, body) = match body.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, body),
     };
     let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 9
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let seconds: i64 = whole.parse().map_err(|_| bad())?;
     let millis: i64 = format!("{frac:0<3}")[..3].parse().map_err(|_| bad())?;
-    let total = seconds.checked_mul(1000).and_then(|s| s.checked_add(millis)).ok_or_else(bad)?;
+    let total = seconds
+        .checked_mul(1000)
+        .and_then(|s| s.checked_add(millis))
+        .ok_or_else(bad)?;
     Ok(if negative { -total } else { total })
 }
 
@@ -97,13 +107,20 @@ mod tests {
         for ms in [0, 1, 999, 1000, 1795238771687, 1795238771000] {
             assert_eq!(ms_from_timestamp(&timestamp_from_ms(ms), "t").unwrap(), ms);
         }
-        assert_eq!(ms_from_timestamp("2026-11-21T06:26:11.687+01:00", "t").unwrap(), 1795238771687);
+        assert_eq!(
+            ms_from_timestamp("2026-11-21T06:26:11.687+01:00", "t").unwrap(),
+            1795238771687
+        );
     }
 
     #[test]
     fn durations_round_trip() {
         for ms in [0, 1, 57, 999, 1000, 1001, 123456789, -57] {
-            assert_eq!(ms_from_duration(&duration_from_ms(ms), "d").unwrap(), ms, "{ms}");
+            assert_eq!(
+                ms_from_duration(&duration_from_ms(ms), "d").unwrap(),
+                ms,
+                "{ms}"
+            );
         }
         assert_eq!(duration_from_ms(0), "0s");
         assert_eq!(ms_from_duration("1.000000001s", "d").unwrap(), 1000);

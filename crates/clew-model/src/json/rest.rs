@@ -17,7 +17,9 @@ use crate::pyjson::{self, DumpOptions};
 use crate::{ModelError, Span, Trace, TraceData, TraceInfo};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+};
 use opentelemetry_proto::tonic::trace::v1::{span as otlp_span, Span as OtlpSpan, Status};
 use serde_json::{Map, Value};
 
@@ -39,7 +41,10 @@ pub fn trace_info_to_proto_value(info: &TraceInfo) -> Value {
 
 /// TraceInfoV3 as compact proto-JSON text (`message_to_json(info, pretty=False)`).
 pub fn trace_info_to_proto_json(info: &TraceInfo) -> String {
-    pyjson::dumps_with(&trace_info_to_proto_value(info), &DumpOptions::COMPACT_ASCII)
+    pyjson::dumps_with(
+        &trace_info_to_proto_value(info),
+        &DumpOptions::COMPACT_ASCII,
+    )
 }
 
 /// Reads TraceInfoV3 proto-JSON (also accepts `execution_duration_ms`).
@@ -106,7 +111,10 @@ pub fn trace_to_rest_value(trace: &Trace) -> Value {
     let mut obj = Map::new();
     obj.insert("trace_info".into(), trace_info_to_proto_value(&trace.info));
     if !trace.data.spans.is_empty() {
-        obj.insert("spans".into(), Value::Array(trace.data.spans.iter().map(span_to_rest_value).collect()));
+        obj.insert(
+            "spans".into(),
+            Value::Array(trace.data.spans.iter().map(span_to_rest_value).collect()),
+        );
     }
     Value::Object(obj)
 }
@@ -120,8 +128,14 @@ pub fn trace_to_rest_json(trace: &Trace) -> String {
 pub fn trace_from_rest_value(value: &Value) -> Result<Trace, ModelError> {
     let obj = as_object(value, "trace")?;
     let info = optional(obj, "trace_info").ok_or(ModelError::MissingField("trace.trace_info"))?;
-    let spans = optional_array(obj, "spans", "trace.spans")?.iter().map(span_from_rest_value).collect::<Result<Vec<_>, _>>()?;
-    Ok(Trace { info: trace_info_from_proto_value(info)?, data: TraceData { spans } })
+    let spans = optional_array(obj, "spans", "trace.spans")?
+        .iter()
+        .map(span_from_rest_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Trace {
+        info: trace_info_from_proto_value(info)?,
+        data: TraceData { spans },
+    })
 }
 
 /// Parses `mlflow.Trace` proto-JSON text.
@@ -130,13 +144,22 @@ pub fn trace_from_rest_json(text: &str) -> Result<Trace, ModelError> {
 }
 
 fn parse(text: &str, what: &'static str) -> Result<Value, ModelError> {
-    serde_json::from_str(text).map_err(|e| ModelError::InvalidJson { what, reason: e.to_string() })
+    serde_json::from_str(text).map_err(|e| ModelError::InvalidJson {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 // ---- OTel span (prost) → proto-JSON, `MessageToDict` + MLflow's int64-as-number rule ----
 
-const SPAN_KIND_NAMES: [&str; 6] =
-    ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"];
+const SPAN_KIND_NAMES: [&str; 6] = [
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
 const STATUS_CODE_NAMES: [&str; 3] = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
 fn enum_name(names: &[&str], number: i32) -> Value {
@@ -178,15 +201,33 @@ fn otlp_span_to_proto_value(span: &OtlpSpan) -> Value {
     if !span.attributes.is_empty() {
         obj.insert("attributes".into(), key_values_to_value(&span.attributes));
     }
-    put_nonzero(&mut obj, "dropped_attributes_count", u64::from(span.dropped_attributes_count));
+    put_nonzero(
+        &mut obj,
+        "dropped_attributes_count",
+        u64::from(span.dropped_attributes_count),
+    );
     if !span.events.is_empty() {
-        obj.insert("events".into(), Value::Array(span.events.iter().map(event_to_value).collect()));
+        obj.insert(
+            "events".into(),
+            Value::Array(span.events.iter().map(event_to_value).collect()),
+        );
     }
-    put_nonzero(&mut obj, "dropped_events_count", u64::from(span.dropped_events_count));
+    put_nonzero(
+        &mut obj,
+        "dropped_events_count",
+        u64::from(span.dropped_events_count),
+    );
     if !span.links.is_empty() {
-        obj.insert("links".into(), Value::Array(span.links.iter().map(link_to_value).collect()));
+        obj.insert(
+            "links".into(),
+            Value::Array(span.links.iter().map(link_to_value).collect()),
+        );
     }
-    put_nonzero(&mut obj, "dropped_links_count", u64::from(span.dropped_links_count));
+    put_nonzero(
+        &mut obj,
+        "dropped_links_count",
+        u64::from(span.dropped_links_count),
+    );
     if let Some(status) = &span.status {
         // MLflow's `to_otel_proto` always copies a status in, so it is present even when
         // both of its fields are defaults (`"status": {}`).
@@ -208,7 +249,11 @@ fn event_to_value(event: &otlp_span::Event) -> Value {
     if !event.attributes.is_empty() {
         obj.insert("attributes".into(), key_values_to_value(&event.attributes));
     }
-    put_nonzero(&mut obj, "dropped_attributes_count", u64::from(event.dropped_attributes_count));
+    put_nonzero(
+        &mut obj,
+        "dropped_attributes_count",
+        u64::from(event.dropped_attributes_count),
+    );
     Value::Object(obj)
 }
 
@@ -220,7 +265,11 @@ fn link_to_value(link: &otlp_span::Link) -> Value {
     if !link.attributes.is_empty() {
         obj.insert("attributes".into(), key_values_to_value(&link.attributes));
     }
-    put_nonzero(&mut obj, "dropped_attributes_count", u64::from(link.dropped_attributes_count));
+    put_nonzero(
+        &mut obj,
+        "dropped_attributes_count",
+        u64::from(link.dropped_attributes_count),
+    );
     put_nonzero(&mut obj, "flags", u64::from(link.flags));
     Value::Object(obj)
 }
@@ -255,13 +304,18 @@ fn any_value_to_value(value: &AnyValue) -> Value {
         }
         Some(any_value::Value::DoubleValue(f)) => {
             // protobuf's JSON writes non-finite doubles as the strings "NaN", "Infinity".
-            let v = serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or_else(|| Value::String(pyjson::float_repr(*f)));
+            let v = serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(pyjson::float_repr(*f)));
             obj.insert("double_value".into(), v);
         }
         Some(any_value::Value::ArrayValue(array)) => {
             let mut inner = Map::new();
             if !array.values.is_empty() {
-                inner.insert("values".into(), Value::Array(array.values.iter().map(any_value_to_value).collect()));
+                inner.insert(
+                    "values".into(),
+                    Value::Array(array.values.iter().map(any_value_to_value).collect()),
+                );
             }
             obj.insert("array_value".into(), Value::Object(inner));
         }
@@ -290,27 +344,55 @@ fn otlp_span_from_proto_value(value: &Value) -> Result<OtlpSpan, ModelError> {
         trace_id: bytes_field(obj, &["trace_id", "traceId"], "span.trace_id")?,
         span_id: bytes_field(obj, &["span_id", "spanId"], "span.span_id")?,
         trace_state: str_field(obj, &["trace_state", "traceState"], "span.trace_state")?,
-        parent_span_id: bytes_field(obj, &["parent_span_id", "parentSpanId"], "span.parent_span_id")?,
+        parent_span_id: bytes_field(
+            obj,
+            &["parent_span_id", "parentSpanId"],
+            "span.parent_span_id",
+        )?,
         flags: u32_field(obj, &["flags"], "span.flags")?,
         name: str_field(obj, &["name"], "span.name")?,
         kind: enum_field(obj, &["kind"], &SPAN_KIND_NAMES, "span.kind")?,
-        start_time_unix_nano: u64_field(obj, &["start_time_unix_nano", "startTimeUnixNano"], "span.start_time_unix_nano")?,
-        end_time_unix_nano: u64_field(obj, &["end_time_unix_nano", "endTimeUnixNano"], "span.end_time_unix_nano")?,
+        start_time_unix_nano: u64_field(
+            obj,
+            &["start_time_unix_nano", "startTimeUnixNano"],
+            "span.start_time_unix_nano",
+        )?,
+        end_time_unix_nano: u64_field(
+            obj,
+            &["end_time_unix_nano", "endTimeUnixNano"],
+            "span.end_time_unix_nano",
+        )?,
         attributes: key_values_field(obj, "span.attributes")?,
-        dropped_attributes_count: u32_field(obj, &["dropped_attributes_count", "droppedAttributesCount"], "span.dropped_attributes_count")?,
+        dropped_attributes_count: u32_field(
+            obj,
+            &["dropped_attributes_count", "droppedAttributesCount"],
+            "span.dropped_attributes_count",
+        )?,
         events: array_field(obj, &["events"], "span.events")?
             .iter()
             .map(|e| {
                 let e = as_object(e, "span.events[]")?;
                 Ok(otlp_span::Event {
-                    time_unix_nano: u64_field(e, &["time_unix_nano", "timeUnixNano"], "span.events[].time_unix_nano")?,
+                    time_unix_nano: u64_field(
+                        e,
+                        &["time_unix_nano", "timeUnixNano"],
+                        "span.events[].time_unix_nano",
+                    )?,
                     name: str_field(e, &["name"], "span.events[].name")?,
                     attributes: key_values_field(e, "span.events[].attributes")?,
-                    dropped_attributes_count: u32_field(e, &["dropped_attributes_count", "droppedAttributesCount"], "span.events[].dropped_attributes_count")?,
+                    dropped_attributes_count: u32_field(
+                        e,
+                        &["dropped_attributes_count", "droppedAttributesCount"],
+                        "span.events[].dropped_attributes_count",
+                    )?,
                 })
             })
             .collect::<Result<_, ModelError>>()?,
-        dropped_events_count: u32_field(obj, &["dropped_events_count", "droppedEventsCount"], "span.dropped_events_count")?,
+        dropped_events_count: u32_field(
+            obj,
+            &["dropped_events_count", "droppedEventsCount"],
+            "span.dropped_events_count",
+        )?,
         links: array_field(obj, &["links"], "span.links")?
             .iter()
             .map(|l| {
@@ -318,14 +400,26 @@ fn otlp_span_from_proto_value(value: &Value) -> Result<OtlpSpan, ModelError> {
                 Ok(otlp_span::Link {
                     trace_id: bytes_field(l, &["trace_id", "traceId"], "span.links[].trace_id")?,
                     span_id: bytes_field(l, &["span_id", "spanId"], "span.links[].span_id")?,
-                    trace_state: str_field(l, &["trace_state", "traceState"], "span.links[].trace_state")?,
+                    trace_state: str_field(
+                        l,
+                        &["trace_state", "traceState"],
+                        "span.links[].trace_state",
+                    )?,
                     attributes: key_values_field(l, "span.links[].attributes")?,
-                    dropped_attributes_count: u32_field(l, &["dropped_attributes_count", "droppedAttributesCount"], "span.links[].dropped_attributes_count")?,
+                    dropped_attributes_count: u32_field(
+                        l,
+                        &["dropped_attributes_count", "droppedAttributesCount"],
+                        "span.links[].dropped_attributes_count",
+                    )?,
                     flags: u32_field(l, &["flags"], "span.links[].flags")?,
                 })
             })
             .collect::<Result<_, ModelError>>()?,
-        dropped_links_count: u32_field(obj, &["dropped_links_count", "droppedLinksCount"], "span.dropped_links_count")?,
+        dropped_links_count: u32_field(
+            obj,
+            &["dropped_links_count", "droppedLinksCount"],
+            "span.dropped_links_count",
+        )?,
         status: match first(obj, &["status"]) {
             None => None,
             Some(s) => {
@@ -345,27 +439,49 @@ fn first<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
     names.iter().find_map(|n| optional(obj, n))
 }
 
-fn str_field(obj: &Map<String, Value>, names: &[&str], field: &'static str) -> Result<String, ModelError> {
+fn str_field(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    field: &'static str,
+) -> Result<String, ModelError> {
     match first(obj, names) {
         None => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(v) => Err(invalid(field, format!("expected a string, got {}", kind(v)))),
+        Some(v) => Err(invalid(
+            field,
+            format!("expected a string, got {}", kind(v)),
+        )),
     }
 }
 
-fn bytes_field(obj: &Map<String, Value>, names: &[&str], field: &'static str) -> Result<Vec<u8>, ModelError> {
+fn bytes_field(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    field: &'static str,
+) -> Result<Vec<u8>, ModelError> {
     match first(obj, names) {
         None => Ok(Vec::new()),
-        Some(Value::String(s)) => decode_b64(s).ok_or_else(|| invalid(field, format!("{s:?} is not base64"))),
-        Some(v) => Err(invalid(field, format!("expected a base64 string, got {}", kind(v)))),
+        Some(Value::String(s)) => {
+            decode_b64(s).ok_or_else(|| invalid(field, format!("{s:?} is not base64")))
+        }
+        Some(v) => Err(invalid(
+            field,
+            format!("expected a base64 string, got {}", kind(v)),
+        )),
     }
 }
 
-fn u64_field(obj: &Map<String, Value>, names: &[&str], field: &'static str) -> Result<u64, ModelError> {
+fn u64_field(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    field: &'static str,
+) -> Result<u64, ModelError> {
     match first(obj, names) {
         None => Ok(0),
         Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0)),
-        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse::<u64>().unwrap_or(0)),
+        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => {
+            Ok(s.trim().parse::<u64>().unwrap_or(0))
+        }
         Some(v) => {
             let i = int_value(v, field)?;
             u64::try_from(i).map_err(|_| invalid(field, format!("{i} is negative")))
@@ -373,17 +489,29 @@ fn u64_field(obj: &Map<String, Value>, names: &[&str], field: &'static str) -> R
     }
 }
 
-fn u32_field(obj: &Map<String, Value>, names: &[&str], field: &'static str) -> Result<u32, ModelError> {
+fn u32_field(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    field: &'static str,
+) -> Result<u32, ModelError> {
     let n = u64_field(obj, names, field)?;
     u32::try_from(n).map_err(|_| invalid(field, format!("{n} does not fit in 32 bits")))
 }
 
-fn enum_field(obj: &Map<String, Value>, names: &[&str], enum_names: &[&str], field: &'static str) -> Result<i32, ModelError> {
+fn enum_field(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    enum_names: &[&str],
+    field: &'static str,
+) -> Result<i32, ModelError> {
     match first(obj, names) {
         None => Ok(0),
         Some(Value::String(s)) => match enum_names.iter().position(|n| n == s) {
             Some(i) => Ok(i as i32),
-            None => s.trim().parse::<i32>().map_err(|_| invalid(field, format!("unknown enum value {s:?}"))),
+            None => s
+                .trim()
+                .parse::<i32>()
+                .map_err(|_| invalid(field, format!("unknown enum value {s:?}"))),
         },
         Some(v) => {
             let i = int_value(v, field)?;
@@ -392,23 +520,38 @@ fn enum_field(obj: &Map<String, Value>, names: &[&str], enum_names: &[&str], fie
     }
 }
 
-fn array_field<'a>(obj: &'a Map<String, Value>, names: &[&str], field: &'static str) -> Result<&'a [Value], ModelError> {
+fn array_field<'a>(
+    obj: &'a Map<String, Value>,
+    names: &[&str],
+    field: &'static str,
+) -> Result<&'a [Value], ModelError> {
     match first(obj, names) {
         None => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
-        Some(v) => Err(invalid(field, format!("expected an array, got {}", kind(v)))),
+        Some(v) => Err(invalid(
+            field,
+            format!("expected an array, got {}", kind(v)),
+        )),
     }
 }
 
-fn key_values_field(obj: &Map<String, Value>, field: &'static str) -> Result<Vec<KeyValue>, ModelError> {
-    array_field(obj, &["attributes"], field)?.iter().map(|kv| key_value_from_value(kv, field)).collect()
+fn key_values_field(
+    obj: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Vec<KeyValue>, ModelError> {
+    array_field(obj, &["attributes"], field)?
+        .iter()
+        .map(|kv| key_value_from_value(kv, field))
+        .collect()
 }
 
 fn key_value_from_value(value: &Value, field: &'static str) -> Result<KeyValue, ModelError> {
     let obj = as_object(value, field)?;
     Ok(KeyValue {
         key: str_field(obj, &["key"], field)?,
-        value: first(obj, &["value"]).map(|v| any_value_from_value(v, field)).transpose()?,
+        value: first(obj, &["value"])
+            .map(|v| any_value_from_value(v, field))
+            .transpose()?,
         key_strindex: 0,
     })
 }
@@ -416,24 +559,40 @@ fn key_value_from_value(value: &Value, field: &'static str) -> Result<KeyValue, 
 fn any_value_from_value(value: &Value, field: &'static str) -> Result<AnyValue, ModelError> {
     let obj = as_object(value, field)?;
     let kind = if let Some(v) = first(obj, &["string_value", "stringValue"]) {
-        Some(any_value::Value::StringValue(v.as_str().ok_or_else(|| invalid(field, "string_value must be a string"))?.to_string()))
+        Some(any_value::Value::StringValue(
+            v.as_str()
+                .ok_or_else(|| invalid(field, "string_value must be a string"))?
+                .to_string(),
+        ))
     } else if let Some(v) = first(obj, &["bool_value", "boolValue"]) {
-        Some(any_value::Value::BoolValue(v.as_bool().ok_or_else(|| invalid(field, "bool_value must be a boolean"))?))
+        Some(any_value::Value::BoolValue(v.as_bool().ok_or_else(
+            || invalid(field, "bool_value must be a boolean"),
+        )?))
     } else if let Some(v) = first(obj, &["int_value", "intValue"]) {
         Some(any_value::Value::IntValue(int_value(v, field)?))
     } else if let Some(v) = first(obj, &["double_value", "doubleValue"]) {
         Some(any_value::Value::DoubleValue(double_value(v, field)?))
     } else if let Some(v) = first(obj, &["array_value", "arrayValue"]) {
         let inner = as_object(v, field)?;
-        let values = array_field(inner, &["values"], field)?.iter().map(|x| any_value_from_value(x, field)).collect::<Result<_, _>>()?;
+        let values = array_field(inner, &["values"], field)?
+            .iter()
+            .map(|x| any_value_from_value(x, field))
+            .collect::<Result<_, _>>()?;
         Some(any_value::Value::ArrayValue(ArrayValue { values }))
     } else if let Some(v) = first(obj, &["kvlist_value", "kvlistValue"]) {
         let inner = as_object(v, field)?;
-        let values = array_field(inner, &["values"], field)?.iter().map(|x| key_value_from_value(x, field)).collect::<Result<_, _>>()?;
+        let values = array_field(inner, &["values"], field)?
+            .iter()
+            .map(|x| key_value_from_value(x, field))
+            .collect::<Result<_, _>>()?;
         Some(any_value::Value::KvlistValue(KeyValueList { values }))
     } else if let Some(v) = first(obj, &["bytes_value", "bytesValue"]) {
-        let text = v.as_str().ok_or_else(|| invalid(field, "bytes_value must be a base64 string"))?;
-        Some(any_value::Value::BytesValue(decode_b64(text).ok_or_else(|| invalid(field, format!("{text:?} is not base64")))?))
+        let text = v
+            .as_str()
+            .ok_or_else(|| invalid(field, "bytes_value must be a base64 string"))?;
+        Some(any_value::Value::BytesValue(decode_b64(text).ok_or_else(
+            || invalid(field, format!("{text:?} is not base64")),
+        )?))
     } else {
         None
     };
@@ -442,14 +601,22 @@ fn any_value_from_value(value: &Value, field: &'static str) -> Result<AnyValue, 
 
 fn double_value(v: &Value, field: &'static str) -> Result<f64, ModelError> {
     match v {
-        Value::Number(n) => n.as_f64().ok_or_else(|| invalid(field, format!("{n} is not a double"))),
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| invalid(field, format!("{n} is not a double"))),
         Value::String(s) => match s.as_str() {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            other => other.trim().parse::<f64>().map_err(|_| invalid(field, format!("{other:?} is not a double"))),
+            other => other
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| invalid(field, format!("{other:?} is not a double"))),
         },
-        other => Err(invalid(field, format!("expected a number, got {}", kind(other)))),
+        other => Err(invalid(
+            field,
+            format!("expected a number, got {}", kind(other)),
+        )),
     }
 }
 
@@ -472,8 +639,14 @@ mod tests {
             events: vec![SpanEvent::at("e", 5).with_attribute("x", 1)],
             links: vec![],
         };
-        span.attributes.insert("mlflow.traceRequestId".into(), "\"tr-0af7651916cd43dd8448eb211c80319c\"".into());
-        span.attributes.insert("mlflow.spanInputs".into(), r#"{"x": [1, 2.5, true, null], "e": {}, "l": []}"#.into());
+        span.attributes.insert(
+            "mlflow.traceRequestId".into(),
+            "\"tr-0af7651916cd43dd8448eb211c80319c\"".into(),
+        );
+        span.attributes.insert(
+            "mlflow.spanInputs".into(),
+            r#"{"x": [1, 2.5, true, null], "e": {}, "l": []}"#.into(),
+        );
         span
     }
 
@@ -506,7 +679,8 @@ mod tests {
         assert_eq!(span.status, SpanStatus::ok());
         assert_eq!(span.attributes["d"], "NaN");
         assert_eq!(span.attributes["i"], "-3");
-        let err = span_from_rest_value(&json!({"trace_id": "!!", "span_id": "AAAAAAAAAAE="})).unwrap_err();
+        let err = span_from_rest_value(&json!({"trace_id": "!!", "span_id": "AAAAAAAAAAE="}))
+            .unwrap_err();
         assert!(err.to_string().contains("span.trace_id"), "{err}");
         let err = span_from_rest_value(&json!({"trace_id": "CvdlGRbNQ92ESOshHIAxnA==", "span_id": "AAAAAAAAAAE=", "status": {"code": "MAYBE"}})).unwrap_err();
         assert!(err.to_string().contains("span.status.code"), "{err}");
@@ -531,9 +705,20 @@ mod tests {
 
     #[test]
     fn trace_rest_json_round_trips() {
-        let trace = Trace { info: TraceInfo { trace_id: "tr-0af7651916cd43dd8448eb211c80319c".into(), ..Default::default() }, data: TraceData { spans: vec![sample_span()] } };
+        let trace = Trace {
+            info: TraceInfo {
+                trace_id: "tr-0af7651916cd43dd8448eb211c80319c".into(),
+                ..Default::default()
+            },
+            data: TraceData {
+                spans: vec![sample_span()],
+            },
+        };
         let text = trace_to_rest_json(&trace);
         assert_eq!(trace_from_rest_json(&text).unwrap(), trace);
-        assert_eq!(trace_from_rest_value(&json!({"spans": []})).unwrap_err(), ModelError::MissingField("trace.trace_info"));
+        assert_eq!(
+            trace_from_rest_value(&json!({"spans": []})).unwrap_err(),
+            ModelError::MissingField("trace.trace_info")
+        );
     }
 }

@@ -10,8 +10,9 @@
 //! (`context: {trace_id, span_id}` in hex, `start_time`, `status_code`, ...).
 
 use super::fields::{
-    as_object, int_value, invalid, kind, optional, parse_json_text, optional_array, optional_str, required, required_str, span_id_from_base64,
-    span_id_from_hex, trace_id_from_base64, trace_id_from_hex_forms,
+    as_object, int_value, invalid, kind, optional, optional_array, optional_str, parse_json_text,
+    required, required_str, span_id_from_base64, span_id_from_hex, trace_id_from_base64,
+    trace_id_from_hex_forms,
 };
 use crate::pyjson::{self, DumpOptions};
 use crate::{keys, ModelError, Span, SpanEvent, SpanLink, SpanStatus, SpanStatusCode};
@@ -39,19 +40,44 @@ pub fn span_to_dict(span: &Span) -> Value {
     let mut dict = Map::new();
     dict.insert("trace_id".into(), Value::String(span.trace_id.to_base64()));
     dict.insert("span_id".into(), Value::String(span.span_id.to_base64()));
-    dict.insert("parent_span_id".into(), span.parent_id.map_or(Value::Null, |p| Value::String(p.to_base64())));
+    dict.insert(
+        "parent_span_id".into(),
+        span.parent_id
+            .map_or(Value::Null, |p| Value::String(p.to_base64())),
+    );
     dict.insert("name".into(), Value::String(span.name.clone()));
-    dict.insert("start_time_unix_nano".into(), Value::from(span.start_time_ns));
-    dict.insert("end_time_unix_nano".into(), span.end_time_ns.map_or(Value::Null, Value::from));
-    dict.insert("events".into(), Value::Array(span.events.iter().map(event_to_dict).collect()));
+    dict.insert(
+        "start_time_unix_nano".into(),
+        Value::from(span.start_time_ns),
+    );
+    dict.insert(
+        "end_time_unix_nano".into(),
+        span.end_time_ns.map_or(Value::Null, Value::from),
+    );
+    dict.insert(
+        "events".into(),
+        Value::Array(span.events.iter().map(event_to_dict).collect()),
+    );
     let mut status = Map::new();
-    status.insert("code".into(), Value::String(span.status.status_code.as_otel_name().to_string()));
-    status.insert("message".into(), Value::String(span.status.description.clone()));
+    status.insert(
+        "code".into(),
+        Value::String(span.status.status_code.as_otel_name().to_string()),
+    );
+    status.insert(
+        "message".into(),
+        Value::String(span.status.description.clone()),
+    );
     dict.insert("status".into(), Value::Object(status));
-    let attributes: Map<String, Value> =
-        span.attributes.iter().map(|(k, text)| (k.clone(), Value::String(text.clone()))).collect();
+    let attributes: Map<String, Value> = span
+        .attributes
+        .iter()
+        .map(|(k, text)| (k.clone(), Value::String(text.clone())))
+        .collect();
     dict.insert("attributes".into(), Value::Object(attributes));
-    dict.insert("links".into(), Value::Array(span.links.iter().map(link_to_dict).collect()));
+    dict.insert(
+        "links".into(),
+        Value::Array(span.links.iter().map(link_to_dict).collect()),
+    );
     Value::Object(dict)
 }
 
@@ -59,7 +85,16 @@ fn event_to_dict(event: &SpanEvent) -> Value {
     let mut dict = Map::new();
     dict.insert("name".into(), Value::String(event.name.clone()));
     dict.insert("time_unix_nano".into(), Value::from(event.timestamp_ns));
-    dict.insert("attributes".into(), Value::Object(event.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+    dict.insert(
+        "attributes".into(),
+        Value::Object(
+            event
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+    );
     Value::Object(dict)
 }
 
@@ -70,7 +105,9 @@ fn link_to_dict(link: &SpanLink) -> Value {
     dict.insert("span_id".into(), Value::String(link.span_id.to_hex()));
     dict.insert(
         "attributes".into(),
-        link.attributes.as_ref().map_or(Value::Null, |a| Value::Object(a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())),
+        link.attributes.as_ref().map_or(Value::Null, |a| {
+            Value::Object(a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        }),
     );
     Value::Object(dict)
 }
@@ -116,7 +153,11 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
     let attributes = read_attributes(obj)?;
     match attributes.get(keys::TRACE_REQUEST_ID) {
         Some(text) if !text.is_empty() => {}
-        _ => return Err(ModelError::MissingField("span.attributes.mlflow.traceRequestId")),
+        _ => {
+            return Err(ModelError::MissingField(
+                "span.attributes.mlflow.traceRequestId",
+            ))
+        }
     }
     if obj.contains_key("context") {
         return span_from_v2_dict(obj, attributes);
@@ -124,7 +165,8 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
 
     let trace_id_text = required_str(obj, "trace_id", "span.trace_id")?;
     let span_id_text = required_str(obj, "span_id", "span.span_id")?;
-    let parent_text = optional_str(obj, "parent_span_id", "span.parent_span_id")?.filter(|s| !s.is_empty());
+    let parent_text =
+        optional_str(obj, "parent_span_id", "span.parent_span_id")?.filter(|s| !s.is_empty());
     // MLflow picks the encoding from the trace id: strict base64 means the current form,
     // anything else (`tr-…`, hex) the 3.5.0 variant. A bare 32-hex id is valid base64 too, so
     // unlike MLflow we also require the base64 to decode to 16 bytes.
@@ -132,13 +174,17 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
         (
             trace_id_from_base64(trace_id_text, "span.trace_id")?,
             span_id_from_base64(span_id_text, "span.span_id")?,
-            parent_text.map(|p| span_id_from_base64(p, "span.parent_span_id")).transpose()?,
+            parent_text
+                .map(|p| span_id_from_base64(p, "span.parent_span_id"))
+                .transpose()?,
         )
     } else {
         (
             trace_id_from_hex_forms(trace_id_text, "span.trace_id")?,
             span_id_from_hex(span_id_text, "span.span_id")?,
-            parent_text.map(|p| span_id_from_hex(p, "span.parent_span_id")).transpose()?,
+            parent_text
+                .map(|p| span_id_from_hex(p, "span.parent_span_id"))
+                .transpose()?,
         )
     };
 
@@ -147,15 +193,24 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
     let status_code = parse_status_code(code_text, "span.status.code")?;
     let description = optional_str(status_obj, "message", "span.status.message")?.unwrap_or("");
 
-    let start_time_ns = int_value(required(obj, "start_time_unix_nano", "span.start_time_unix_nano")?, "span.start_time_unix_nano")?;
-    let end_time_ns = read_end_time(optional(obj, "end_time_unix_nano"), "span.end_time_unix_nano")?;
+    let start_time_ns = int_value(
+        required(obj, "start_time_unix_nano", "span.start_time_unix_nano")?,
+        "span.start_time_unix_nano",
+    )?;
+    let end_time_ns = read_end_time(
+        optional(obj, "end_time_unix_nano"),
+        "span.end_time_unix_nano",
+    )?;
 
     let mut events = Vec::new();
     for event in optional_array(obj, "events", "span.events")? {
         let event = as_object(event, "span.events[]")?;
         events.push(SpanEvent {
             name: required_str(event, "name", "span.events[].name")?.to_string(),
-            timestamp_ns: int_value(required(event, "time_unix_nano", "span.events[].time_unix_nano")?, "span.events[].time_unix_nano")?,
+            timestamp_ns: int_value(
+                required(event, "time_unix_nano", "span.events[].time_unix_nano")?,
+                "span.events[].time_unix_nano",
+            )?,
             attributes: read_event_attributes(event, "span.events[].attributes")?,
         });
     }
@@ -176,10 +231,19 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
 
 /// The v2 span dict: `{name, context: {trace_id, span_id}, parent_id, start_time, end_time,
 /// status_code, status_message, attributes, events: [{name, timestamp, attributes}]}`, hex ids.
-fn span_from_v2_dict(obj: &Map<String, Value>, attributes: IndexMap<String, String>) -> Result<Span, ModelError> {
+fn span_from_v2_dict(
+    obj: &Map<String, Value>,
+    attributes: IndexMap<String, String>,
+) -> Result<Span, ModelError> {
     let context = as_object(required(obj, "context", "span.context")?, "span.context")?;
-    let trace_id = trace_id_from_hex_forms(required_str(context, "trace_id", "span.context.trace_id")?, "span.context.trace_id")?;
-    let span_id = span_id_from_hex(required_str(context, "span_id", "span.context.span_id")?, "span.context.span_id")?;
+    let trace_id = trace_id_from_hex_forms(
+        required_str(context, "trace_id", "span.context.trace_id")?,
+        "span.context.trace_id",
+    )?;
+    let span_id = span_id_from_hex(
+        required_str(context, "span_id", "span.context.span_id")?,
+        "span.context.span_id",
+    )?;
     let parent_id = optional_str(obj, "parent_id", "span.parent_id")?
         .filter(|s| !s.is_empty())
         .map(|p| span_id_from_hex(p, "span.parent_id"))
@@ -194,7 +258,10 @@ fn span_from_v2_dict(obj: &Map<String, Value>, attributes: IndexMap<String, Stri
         let event = as_object(event, "span.events[]")?;
         events.push(SpanEvent {
             name: required_str(event, "name", "span.events[].name")?.to_string(),
-            timestamp_ns: int_value(required(event, "timestamp", "span.events[].timestamp")?, "span.events[].timestamp")?,
+            timestamp_ns: int_value(
+                required(event, "timestamp", "span.events[].timestamp")?,
+                "span.events[].timestamp",
+            )?,
             attributes: read_event_attributes(event, "span.events[].attributes")?,
         });
     }
@@ -203,7 +270,10 @@ fn span_from_v2_dict(obj: &Map<String, Value>, attributes: IndexMap<String, Stri
         span_id,
         parent_id,
         name: required_str(obj, "name", "span.name")?.to_string(),
-        start_time_ns: int_value(required(obj, "start_time", "span.start_time")?, "span.start_time")?,
+        start_time_ns: int_value(
+            required(obj, "start_time", "span.start_time")?,
+            "span.start_time",
+        )?,
         end_time_ns: read_end_time(optional(obj, "end_time"), "span.end_time")?,
         status: SpanStatus::new(status_code, description),
         attributes,
@@ -250,11 +320,17 @@ fn read_attributes(obj: &Map<String, Value>) -> Result<IndexMap<String, String>,
         .collect())
 }
 
-fn read_event_attributes(event: &Map<String, Value>, field: &'static str) -> Result<IndexMap<String, Value>, ModelError> {
+fn read_event_attributes(
+    event: &Map<String, Value>,
+    field: &'static str,
+) -> Result<IndexMap<String, Value>, ModelError> {
     match optional(event, "attributes") {
         None => Ok(IndexMap::new()),
         Some(Value::Object(map)) => Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        Some(other) => Err(invalid(field, format!("expected an object, got {}", kind(other)))),
+        Some(other) => Err(invalid(
+            field,
+            format!("expected an object, got {}", kind(other)),
+        )),
     }
 }
 
@@ -264,12 +340,25 @@ fn read_links(obj: &Map<String, Value>) -> Result<Vec<SpanLink>, ModelError> {
         let link = as_object(link, "span.links[]")?;
         let attributes = match optional(link, "attributes") {
             None => None,
-            Some(Value::Object(map)) => Some(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            Some(other) => return Err(invalid("span.links[].attributes", format!("expected an object, got {}", kind(other)))),
+            Some(Value::Object(map)) => {
+                Some(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "span.links[].attributes",
+                    format!("expected an object, got {}", kind(other)),
+                ))
+            }
         };
         links.push(SpanLink {
-            trace_id: trace_id_from_hex_forms(required_str(link, "trace_id", "span.links[].trace_id")?, "span.links[].trace_id")?,
-            span_id: span_id_from_hex(required_str(link, "span_id", "span.links[].span_id")?, "span.links[].span_id")?,
+            trace_id: trace_id_from_hex_forms(
+                required_str(link, "trace_id", "span.links[].trace_id")?,
+                "span.links[].trace_id",
+            )?,
+            span_id: span_id_from_hex(
+                required_str(link, "span_id", "span.links[].span_id")?,
+                "span.links[].span_id",
+            )?,
             attributes,
         });
     }
@@ -280,7 +369,9 @@ fn read_links(obj: &Map<String, Value>) -> Result<Vec<SpanLink>, ModelError> {
 /// padding) and giving the 16 bytes of a trace id.
 fn is_base64_trace_id(s: &str) -> bool {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(s).is_ok_and(|bytes| bytes.len() == 16)
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .is_ok_and(|bytes| bytes.len() == 16)
 }
 
 #[cfg(test)]
@@ -291,8 +382,14 @@ mod tests {
 
     fn sample_span() -> Span {
         let mut attributes = IndexMap::new();
-        attributes.insert(keys::TRACE_REQUEST_ID.to_string(), "\"tr-0af7651916cd43dd8448eb211c80319c\"".to_string());
-        attributes.insert(keys::SPAN_INPUTS.to_string(), "{\"x\": 1, \"y\": 2}".to_string());
+        attributes.insert(
+            keys::TRACE_REQUEST_ID.to_string(),
+            "\"tr-0af7651916cd43dd8448eb211c80319c\"".to_string(),
+        );
+        attributes.insert(
+            keys::SPAN_INPUTS.to_string(),
+            "{\"x\": 1, \"y\": 2}".to_string(),
+        );
         Span {
             trace_id: TraceId::from_u128(0x0af7651916cd43dd8448eb211c80319c),
             span_id: SpanId::from_u64(1),
@@ -302,7 +399,9 @@ mod tests {
             end_time_ns: Some(1767225600138000000),
             status: SpanStatus::error("boom"),
             attributes,
-            events: vec![SpanEvent::at("e", 5).with_attribute("n", 1.5).with_attribute("flags", json!([true, false]))],
+            events: vec![SpanEvent::at("e", 5)
+                .with_attribute("n", 1.5)
+                .with_attribute("flags", json!([true, false]))],
             links: vec![SpanLink::new(TraceId::from_u128(3), SpanId::from_u64(4))],
         }
     }
@@ -358,20 +457,35 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_the_field_named() {
         let mut dict = span_to_dict(&sample_span());
-        dict["attributes"].as_object_mut().unwrap().shift_remove(keys::TRACE_REQUEST_ID);
-        assert!(span_from_dict(&dict).unwrap_err().to_string().contains("mlflow.traceRequestId"));
+        dict["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove(keys::TRACE_REQUEST_ID);
+        assert!(span_from_dict(&dict)
+            .unwrap_err()
+            .to_string()
+            .contains("mlflow.traceRequestId"));
 
         let mut dict = span_to_dict(&sample_span());
         dict["status"]["code"] = json!("STATUS_CODE_MAYBE");
-        assert!(span_from_dict(&dict).unwrap_err().to_string().contains("span.status.code"));
+        assert!(span_from_dict(&dict)
+            .unwrap_err()
+            .to_string()
+            .contains("span.status.code"));
 
         let mut dict = span_to_dict(&sample_span());
         dict["start_time_unix_nano"] = json!("soon");
-        assert!(span_from_dict(&dict).unwrap_err().to_string().contains("span.start_time_unix_nano"));
+        assert!(span_from_dict(&dict)
+            .unwrap_err()
+            .to_string()
+            .contains("span.start_time_unix_nano"));
 
         let mut dict = span_to_dict(&sample_span());
         dict["span_id"] = json!("AAAA");
-        assert!(span_from_dict(&dict).unwrap_err().to_string().contains("span.span_id"));
+        assert!(span_from_dict(&dict)
+            .unwrap_err()
+            .to_string()
+            .contains("span.span_id"));
 
         assert!(span_from_json("[1]").is_err());
         assert!(span_from_json("{").is_err());

@@ -28,14 +28,29 @@ pub(crate) fn trace_info_to_object(info: &TraceInfo, style: DurationStyle) -> Va
     if let Some(id) = &info.client_request_id {
         obj.insert("client_request_id".into(), Value::String(id.clone()));
     }
-    obj.insert("trace_location".into(), trace_location_to_value(&info.trace_location));
-    obj.insert("request_time".into(), Value::String(timestamp_from_ms(info.request_time)));
+    obj.insert(
+        "trace_location".into(),
+        trace_location_to_value(&info.trace_location),
+    );
+    obj.insert(
+        "request_time".into(),
+        Value::String(timestamp_from_ms(info.request_time)),
+    );
     if let (Some(ms), DurationStyle::ProtoDuration) = (info.execution_duration, style) {
-        obj.insert("execution_duration".into(), Value::String(duration_from_ms(ms)));
+        obj.insert(
+            "execution_duration".into(),
+            Value::String(duration_from_ms(ms)),
+        );
     }
-    obj.insert("state".into(), Value::String(info.state.as_str().to_string()));
+    obj.insert(
+        "state".into(),
+        Value::String(info.state.as_str().to_string()),
+    );
     if !info.trace_metadata.is_empty() {
-        obj.insert("trace_metadata".into(), string_map_to_value(&info.trace_metadata));
+        obj.insert(
+            "trace_metadata".into(),
+            string_map_to_value(&info.trace_metadata),
+        );
     }
     if !info.assessments.is_empty() {
         obj.insert("assessments".into(), Value::Array(info.assessments.clone()));
@@ -56,7 +71,11 @@ pub(crate) fn trace_info_to_object(info: &TraceInfo, style: DurationStyle) -> Va
 }
 
 fn string_map_to_value(map: &IndexMap<String, String>) -> Value {
-    Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
 fn trace_location_to_value(location: &TraceLocation) -> Value {
@@ -71,11 +90,17 @@ fn trace_location_to_value(location: &TraceLocation) -> Value {
         TraceLocation::InferenceTable { full_table_name } => {
             obj.insert("type".into(), Value::String("INFERENCE_TABLE".into()));
             let mut inner = Map::new();
-            inner.insert("full_table_name".into(), Value::String(full_table_name.clone()));
+            inner.insert(
+                "full_table_name".into(),
+                Value::String(full_table_name.clone()),
+            );
             obj.insert("inference_table".into(), Value::Object(inner));
         }
         TraceLocation::Unspecified => {
-            obj.insert("type".into(), Value::String("TRACE_LOCATION_TYPE_UNSPECIFIED".into()));
+            obj.insert(
+                "type".into(),
+                Value::String("TRACE_LOCATION_TYPE_UNSPECIFIED".into()),
+            );
         }
     }
     Value::Object(obj)
@@ -109,28 +134,43 @@ pub(crate) fn trace_info_from_object(value: &Value) -> Result<TraceInfo, ModelEr
     };
     let state = match optional(obj, "state") {
         None => TraceState::StateUnspecified,
-        Some(Value::String(s)) => s.parse::<TraceState>().map_err(|e| invalid("trace_info.state", e))?,
+        Some(Value::String(s)) => s
+            .parse::<TraceState>()
+            .map_err(|e| invalid("trace_info.state", e))?,
         Some(v) => match int_value(v, "trace_info.state")? {
             0 => TraceState::StateUnspecified,
             1 => TraceState::Ok,
             2 => TraceState::Error,
             3 => TraceState::InProgress,
-            n => return Err(invalid("trace_info.state", format!("unknown state number {n}"))),
+            n => {
+                return Err(invalid(
+                    "trace_info.state",
+                    format!("unknown state number {n}"),
+                ))
+            }
         },
     };
     let assessments = match optional(obj, "assessments") {
         None => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
-        Some(v) => return Err(invalid("trace_info.assessments", format!("expected an array, got {}", kind(v)))),
+        Some(v) => {
+            return Err(invalid(
+                "trace_info.assessments",
+                format!("expected an array, got {}", kind(v)),
+            ))
+        }
     };
     Ok(TraceInfo {
         trace_id,
-        client_request_id: optional_str(obj, "client_request_id", "trace_info.client_request_id")?.map(str::to_string),
+        client_request_id: optional_str(obj, "client_request_id", "trace_info.client_request_id")?
+            .map(str::to_string),
         trace_location,
         request_time,
         state,
-        request_preview: optional_str(obj, "request_preview", "trace_info.request_preview")?.map(str::to_string),
-        response_preview: optional_str(obj, "response_preview", "trace_info.response_preview")?.map(str::to_string),
+        request_preview: optional_str(obj, "request_preview", "trace_info.request_preview")?
+            .map(str::to_string),
+        response_preview: optional_str(obj, "response_preview", "trace_info.response_preview")?
+            .map(str::to_string),
         execution_duration,
         trace_metadata: string_map(obj, "trace_metadata", "trace_info.trace_metadata")?,
         tags: string_map(obj, "tags", "trace_info.tags")?,
@@ -140,7 +180,11 @@ pub(crate) fn trace_info_from_object(value: &Value) -> Result<TraceInfo, ModelEr
 
 /// A `map<string, string>`; non-string values are kept as their JSON text (protobuf would
 /// reject them; MLflow's Python entities `str()` them).
-pub(crate) fn string_map(obj: &Map<String, Value>, key: &str, field: &'static str) -> Result<IndexMap<String, String>, ModelError> {
+pub(crate) fn string_map(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<IndexMap<String, String>, ModelError> {
     match optional(obj, key) {
         None => Ok(IndexMap::new()),
         Some(Value::Object(map)) => Ok(map
@@ -153,7 +197,10 @@ pub(crate) fn string_map(obj: &Map<String, Value>, key: &str, field: &'static st
                 (k.clone(), text)
             })
             .collect()),
-        Some(v) => Err(invalid(field, format!("expected an object, got {}", kind(v)))),
+        Some(v) => Err(invalid(
+            field,
+            format!("expected an object, got {}", kind(v)),
+        )),
     }
 }
 
@@ -161,13 +208,23 @@ fn trace_location_from_value(value: &Value) -> Result<TraceLocation, ModelError>
     let obj = as_object(value, "trace_info.trace_location")?;
     if let Some(experiment) = optional(obj, "mlflow_experiment") {
         let experiment = as_object(experiment, "trace_info.trace_location.mlflow_experiment")?;
-        let id = required_str(experiment, "experiment_id", "trace_info.trace_location.mlflow_experiment.experiment_id")?;
+        let id = required_str(
+            experiment,
+            "experiment_id",
+            "trace_info.trace_location.mlflow_experiment.experiment_id",
+        )?;
         return Ok(TraceLocation::experiment(id));
     }
     if let Some(table) = optional(obj, "inference_table") {
         let table = as_object(table, "trace_info.trace_location.inference_table")?;
-        let name = required_str(table, "full_table_name", "trace_info.trace_location.inference_table.full_table_name")?;
-        return Ok(TraceLocation::InferenceTable { full_table_name: name.to_string() });
+        let name = required_str(
+            table,
+            "full_table_name",
+            "trace_info.trace_location.inference_table.full_table_name",
+        )?;
+        return Ok(TraceLocation::InferenceTable {
+            full_table_name: name.to_string(),
+        });
     }
     // A type without its sub-location (or a Databricks UC location clew does not model).
     Ok(TraceLocation::Unspecified)
@@ -177,11 +234,18 @@ fn trace_location_from_value(value: &Value) -> Result<TraceLocation, ModelError>
 /// `execution_time_ms`, `status`, `request_metadata`, `tags`), converted as `to_v3()` does.
 pub(crate) fn trace_info_from_v2_object(obj: &Map<String, Value>) -> Result<TraceInfo, ModelError> {
     let status = required_str(obj, "status", "trace_info.status")?;
-    let state = status.parse::<TraceState>().map_err(|e| invalid("trace_info.status", e))?;
+    let state = status
+        .parse::<TraceState>()
+        .map_err(|e| invalid("trace_info.status", e))?;
     let experiment_id = match optional(obj, "experiment_id") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(v) => return Err(invalid("trace_info.experiment_id", format!("expected a string, got {}", kind(v)))),
+        Some(v) => {
+            return Err(invalid(
+                "trace_info.experiment_id",
+                format!("expected a string, got {}", kind(v)),
+            ))
+        }
         None => return Err(ModelError::MissingField("trace_info.experiment_id")),
     };
     Ok(TraceInfo {
@@ -195,7 +259,9 @@ pub(crate) fn trace_info_from_v2_object(obj: &Map<String, Value>) -> Result<Trac
         state,
         request_preview: None,
         response_preview: None,
-        execution_duration: optional(obj, "execution_time_ms").map(|v| int_value(v, "trace_info.execution_time_ms")).transpose()?,
+        execution_duration: optional(obj, "execution_time_ms")
+            .map(|v| int_value(v, "trace_info.execution_time_ms"))
+            .transpose()?,
         trace_metadata: string_map(obj, "request_metadata", "trace_info.request_metadata")?,
         tags: string_map(obj, "tags", "trace_info.tags")?,
         assessments: match optional(obj, "assessments") {

@@ -7,7 +7,9 @@
 
 use super::fields::{as_object, optional_array, parse_json_text};
 use super::span_dict::{span_from_dict, span_to_dict};
-use super::trace_info_proto::{trace_info_from_object, trace_info_from_v2_object, trace_info_to_object, DurationStyle};
+use super::trace_info_proto::{
+    trace_info_from_object, trace_info_from_v2_object, trace_info_to_object, DurationStyle,
+};
 use crate::pyjson::{self, DumpOptions};
 use crate::{ModelError, Trace, TraceData, TraceInfo};
 use serde_json::{Map, Value};
@@ -50,7 +52,10 @@ pub fn trace_info_from_dict(value: &Value) -> Result<TraceInfo, ModelError> {
 /// `Trace.to_dict()`.
 pub fn trace_to_dict(trace: &Trace) -> Value {
     let mut data = Map::new();
-    data.insert("spans".into(), Value::Array(trace.data.spans.iter().map(span_to_dict).collect()));
+    data.insert(
+        "spans".into(),
+        Value::Array(trace.data.spans.iter().map(span_to_dict).collect()),
+    );
     let mut dict = Map::new();
     dict.insert("info".into(), trace_info_to_dict(&trace.info));
     dict.insert("data".into(), Value::Object(data));
@@ -80,14 +85,23 @@ pub fn trace_to_json_pretty(trace: &Trace) -> String {
 /// `Trace.from_dict()`: both `info` and `data` are required.
 pub fn trace_from_dict(value: &Value) -> Result<Trace, ModelError> {
     let obj = as_object(value, "trace")?;
-    let info = obj.get("info").filter(|v| !v.is_null()).ok_or(ModelError::MissingField("trace.info"))?;
-    let data = obj.get("data").filter(|v| !v.is_null()).ok_or(ModelError::MissingField("trace.data"))?;
+    let info = obj
+        .get("info")
+        .filter(|v| !v.is_null())
+        .ok_or(ModelError::MissingField("trace.info"))?;
+    let data = obj
+        .get("data")
+        .filter(|v| !v.is_null())
+        .ok_or(ModelError::MissingField("trace.data"))?;
     let data = as_object(data, "trace.data")?;
     let spans = optional_array(data, "spans", "trace.data.spans")?
         .iter()
         .map(span_from_dict)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Trace { info: trace_info_from_dict(info)?, data: TraceData { spans } })
+    Ok(Trace {
+        info: trace_info_from_dict(info)?,
+        data: TraceData { spans },
+    })
 }
 
 /// `Trace.from_json()`.
@@ -113,7 +127,8 @@ mod tests {
             execution_duration: Some(58),
             ..Default::default()
         };
-        info.trace_metadata.insert("mlflow.user".into(), "root".into());
+        info.trace_metadata
+            .insert("mlflow.user".into(), "root".into());
         info.tags.insert("env".into(), "dev".into());
         info
     }
@@ -125,24 +140,36 @@ mod tests {
             text,
             r#"{"trace_id": "tr-27c8e20f42592b0ecb8702ed170a9010", "client_request_id": "req-\u00fc", "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "1"}}, "request_time": "2026-11-21T05:26:11.687Z", "state": "OK", "trace_metadata": {"mlflow.user": "root"}, "tags": {"env": "dev"}, "request_preview": "{\"q\": 1}", "execution_duration_ms": 58}"#
         );
-        assert_eq!(trace_info_from_dict(&trace_info_to_dict(&sample_info())).unwrap(), sample_info());
+        assert_eq!(
+            trace_info_from_dict(&trace_info_to_dict(&sample_info())).unwrap(),
+            sample_info()
+        );
     }
 
     #[test]
     fn missing_info_or_data_is_rejected() {
-        assert_eq!(trace_from_dict(&json!({"data": {"spans": []}})).unwrap_err(), ModelError::MissingField("trace.info"));
+        assert_eq!(
+            trace_from_dict(&json!({"data": {"spans": []}})).unwrap_err(),
+            ModelError::MissingField("trace.info")
+        );
         let info = trace_info_to_dict(&sample_info());
-        assert_eq!(trace_from_dict(&json!({"info": info})).unwrap_err(), ModelError::MissingField("trace.data"));
+        assert_eq!(
+            trace_from_dict(&json!({"info": info})).unwrap_err(),
+            ModelError::MissingField("trace.data")
+        );
         let err = trace_info_from_dict(&json!({"trace_id": "tr-1", "state": "DONE"})).unwrap_err();
         assert!(err.to_string().contains("trace_info.state"), "{err}");
-        let err = trace_info_from_dict(&json!({"trace_id": "tr-1", "request_time": "noon"})).unwrap_err();
+        let err =
+            trace_info_from_dict(&json!({"trace_id": "tr-1", "request_time": "noon"})).unwrap_err();
         assert!(err.to_string().contains("trace_info.request_time"), "{err}");
     }
 
     #[test]
     fn pretty_form_is_indented() {
-        let mut trace = Trace::default();
-        trace.info = sample_info();
+        let trace = Trace {
+            info: sample_info(),
+            ..Default::default()
+        };
         let pretty = trace_to_json_pretty(&trace);
         assert!(pretty.starts_with("{\n  \"info\": {\n    \"trace_id\": "));
         assert_eq!(trace_from_json(&pretty).unwrap(), trace);
