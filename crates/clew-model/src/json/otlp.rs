@@ -91,6 +91,37 @@ pub fn span_to_otlp(span: &Span) -> OtlpSpan {
 /// assert_eq!(span_from_otlp(&span_to_otlp(&span)).unwrap(), span);
 /// ```
 pub fn span_from_otlp(proto: &OtlpSpan) -> Result<Span, ModelError> {
+    convert_span_from_otlp(proto, RequestIdSource::DerivedFromTraceId)
+}
+
+/// [`span_from_otlp`] that keeps a `mlflow.traceRequestId` the span already carries (MLflow's
+/// `preserve_request_id=True`, for trusted round trips such as archived payloads); only a
+/// span without one gets the derived id.
+///
+/// ```
+/// use clew_model::json::otlp::{span_from_otlp_preserving_request_id, span_to_otlp};
+/// # use clew_model::{Span, SpanId, TraceId, SpanStatus};
+/// # let mut span = Span { trace_id: TraceId::from_u128(1), span_id: SpanId::from_u64(2), parent_id: None,
+/// #     name: "f".into(), start_time_ns: 10, end_time_ns: Some(20), status: SpanStatus::ok(),
+/// #     attributes: Default::default(), events: vec![], links: vec![] };
+/// span.attributes.insert("mlflow.traceRequestId".into(), "\"tr-custom\"".into());
+/// let back = span_from_otlp_preserving_request_id(&span_to_otlp(&span)).unwrap();
+/// assert_eq!(back.request_id(), "tr-custom");
+/// ```
+pub fn span_from_otlp_preserving_request_id(proto: &OtlpSpan) -> Result<Span, ModelError> {
+    convert_span_from_otlp(proto, RequestIdSource::KeepExisting)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RequestIdSource {
+    DerivedFromTraceId,
+    KeepExisting,
+}
+
+fn convert_span_from_otlp(
+    proto: &OtlpSpan,
+    request_id: RequestIdSource,
+) -> Result<Span, ModelError> {
     if proto.trace_id.is_empty() {
         return Err(ModelError::MissingField("span.trace_id"));
     }
@@ -110,10 +141,14 @@ pub fn span_from_otlp(proto: &OtlpSpan) -> Result<Span, ModelError> {
     for kv in &proto.attributes {
         attributes.insert(kv.key.clone(), any_to_py(kv.value.as_ref()).dumps());
     }
-    attributes.insert(
-        keys::TRACE_REQUEST_ID.to_string(),
-        pyjson::dumps(&Value::String(trace_id.to_mlflow())),
-    );
+    let keep_existing = request_id == RequestIdSource::KeepExisting
+        && attributes.contains_key(keys::TRACE_REQUEST_ID);
+    if !keep_existing {
+        attributes.insert(
+            keys::TRACE_REQUEST_ID.to_string(),
+            pyjson::dumps(&Value::String(trace_id.to_mlflow())),
+        );
+    }
 
     let status = proto.status.as_ref().map_or_else(SpanStatus::unset, |s| {
         SpanStatus::new(SpanStatusCode::from_proto(s.code), s.message.clone())
