@@ -53,9 +53,9 @@
 //!
 //! Limitations: a function returning `impl Future` (not `async fn`) is traced as a sync
 //! function, so the span covers only creating the future; `#[async_trait]` methods are traced
-//! the same way (the span does not cover the body); `const fn` cannot be traced; a return type
-//! named `Result` or `Option` that is not the standard one does not compile (use `skip_all`
-//! does not help: rename or alias it differently).
+//! the same way (the span does not cover the body); `const fn` cannot be traced; a return
+//! type whose last path segment is `Result<…>` or `Option<…>` must be the standard type (a
+//! different type of that name fails to compile).
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
@@ -511,5 +511,95 @@ fn outputs_code(krate: &TokenStream2, shape: &ReturnShape, span_var: &Ident, res
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(options: &str, item: &str) -> Result<String, String> {
+        let options: TokenStream2 = options.parse().unwrap();
+        let item: TokenStream2 = item.parse().unwrap();
+        syn::parse2::<Options>(options)
+            .and_then(|o| expand(o, item))
+            .map(|t| t.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    fn error(options: &str, item: &str) -> String {
+        expand_str(options, item).expect_err("expected a compile error")
+    }
+
+    #[test]
+    fn unknown_and_duplicate_options_are_rejected() {
+        let e = error("nme = \"x\"", "fn f() {}");
+        assert!(e.starts_with("unknown option `nme`; expected `name = \"...\"`"), "{e}");
+        assert_eq!(error("name = \"a\", name = \"b\"", "fn f() {}"), "duplicate option `name`");
+        assert!(error("name = some_var", "fn f() {}").starts_with("`name` must be a string literal"));
+        assert!(error("attributes = {\"k\": 1}", "fn f() {}").starts_with("write attributes as `attributes("));
+        assert!(error("skip(nope)", "fn f(a: u8) {}").starts_with("`nope` is not an argument of `f`"));
+        assert!(error("name = \"a\" span_type = \"LLM\"", "fn f() {}").contains("expected `,`"));
+    }
+
+    #[test]
+    fn only_functions_with_bodies_can_be_traced() {
+        assert_eq!(error("", "struct S;"), "#[clew::trace] can only be applied to functions, not a struct");
+        assert!(error("", "impl S { fn f(&self) {} }").contains("not an impl block (put it on the methods)"));
+        assert!(error("", "fn f(&self);").starts_with("#[clew::trace] needs a function body"));
+        assert_eq!(error("", "const fn f() -> u8 { 1 }"), "#[clew::trace] cannot be applied to a `const fn`");
+    }
+
+    #[test]
+    fn accepted_option_forms() {
+        for options in [
+            "",
+            "name = \"custom\"",
+            "span_type = \"RETRIEVER\"",
+            "span_type = clew::SpanType::Retriever",
+            "attributes(k = 1, \"a.b\" = \"x\", model.name = v.len(),)",
+            "skip(a, self), skip_all",
+            "crate = my_clew",
+            "crate = \"my_clew\"",
+            "name = \"n\", span_type = SpanType::Llm, attributes(k = 1), skip(a),",
+        ] {
+            expand_str(options, "fn f(&self, a: u8, v: Vec<u8>) -> u8 { a }").unwrap_or_else(|e| panic!("{options}: {e}"));
+        }
+    }
+
+    #[test]
+    fn signature_attributes_and_docs_are_kept() {
+        let out = expand_str("", "/// Docs.\n#[inline] pub(crate) async fn f<T: Clone>(x: T) -> T where T: Send { #![allow(unused)] x }")
+            .unwrap();
+        let head = out.split('{').next().unwrap();
+        assert_eq!(
+            head.trim(),
+            "# [doc = \" Docs.\"] # [inline] pub (crate) async fn f < T : Clone > (x : T) -> T where T : Send"
+        );
+        // The inner attribute stays first inside the body.
+        assert!(out.contains("where T : Send { # ! [allow (unused)]"), "{out}");
+    }
+
+    #[test]
+    fn return_shapes_follow_the_spelling_of_the_type() {
+        let shape = |ty: &str| {
+            let output: ReturnType = syn::parse_str(&format!("-> {ty}")).unwrap();
+            match return_shape(&output) {
+                ReturnShape::Unit => "unit",
+                ReturnShape::Never => "never",
+                ReturnShape::Result => "result",
+                ReturnShape::Option => "option",
+                ReturnShape::Value => "value",
+            }
+        };
+        assert_eq!(shape("()"), "unit");
+        assert_eq!(shape("!"), "never");
+        assert_eq!(shape("Result<u8, E>"), "result");
+        assert_eq!(shape("std::io::Result<u8>"), "result");
+        assert_eq!(shape("anyhow::Result<()>"), "result");
+        assert_eq!(shape("Option<&str>"), "option");
+        assert_eq!(shape("Vec<u8>"), "value");
+        assert_eq!(shape("Result"), "value");
+        assert_eq!(shape("impl Iterator<Item = u8>"), "value");
     }
 }

@@ -358,6 +358,7 @@ impl<E: ?Sized> ErrViaPlaceholder for ErrWrap<'_, E> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the extra `&`s are the point: they select the impl
 mod tests {
     use super::*;
 

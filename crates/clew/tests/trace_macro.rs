@@ -231,7 +231,7 @@ fn debug_error() -> Result<u8, DebugError> {
     Err(DebugError::Nope)
 }
 
-fn exception<'a>(span: &'a Span) -> &'a clew::SpanEvent {
+fn exception(span: &Span) -> &clew::SpanEvent {
     let events: Vec<_> = span.events.iter().filter(|e| e.name == "exception").collect();
     assert_eq!(events.len(), 1, "one exception event expected: {:?}", span.events);
     events[0]
@@ -518,4 +518,125 @@ fn disabled_tracing_records_nothing_and_the_function_still_runs() {
         clew::enable(None);
     });
     assert!(traces.is_empty(), "{} traces recorded while disabled", traces.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures that must keep compiling unchanged
+
+#[clew::trace]
+fn with_lifetimes<'a, 'b: 'a>(first: &'a str, _second: &'b str) -> &'a str {
+    first
+}
+
+#[clew::trace]
+fn with_where_clause<T>(items: &[T]) -> usize
+where
+    T: std::fmt::Debug + PartialEq,
+{
+    items.len()
+}
+
+#[clew::trace]
+fn converts_errors_with_question_mark(path: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let n: i32 = text.trim().parse()?;
+    Ok(format!("{n}"))
+}
+
+#[clew::trace]
+#[allow(clippy::needless_return, clippy::mixed_attributes_style)]
+fn early_returns(n: i32) -> &'static str {
+    #![allow(unused_variables)]
+    let unused = 1;
+    if n < 0 {
+        return "negative";
+    }
+    for i in 0.. {
+        if i == n {
+            return "found";
+        }
+    }
+    unreachable!()
+}
+
+#[clew::trace]
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+unsafe fn read_raw(ptr: *const u32) -> u32 {
+    *ptr
+}
+
+#[clew::trace]
+extern "C" fn c_abi(x: u32) -> u32 {
+    x + 1
+}
+
+#[clew::trace]
+fn mut_and_raw_idents(mut r#type: String, r#fn: u8) -> String {
+    r#type.push(char::from(b'a' + r#fn));
+    r#type
+}
+
+#[clew::trace]
+fn never_returns(message: &str) -> ! {
+    panic!("{message}")
+}
+
+#[clew::trace]
+fn takes_closure<F: Fn(u32) -> u32>(f: F, x: u32) -> u32 {
+    f(x)
+}
+
+#[clew::trace]
+fn uses_self_type_in_body(counter: Counter) -> Counter {
+    Counter { count: counter.count + 1, ..counter }
+}
+
+mod visibility {
+    #[clew::trace]
+    pub(crate) fn crate_visible() -> u8 {
+        1
+    }
+}
+
+#[test]
+fn unusual_signatures_compile_and_record() {
+    let traces = record(|| {
+        assert_eq!(with_lifetimes("a", "b"), "a");
+        assert_eq!(with_where_clause(&[1, 2]), 2);
+        assert!(converts_errors_with_question_mark("/no/such/file").is_err());
+        assert_eq!(early_returns(-1), "negative");
+        assert_eq!(early_returns(3), "found");
+        assert_eq!(unsafe { read_raw(&7) }, 7);
+        assert_eq!(c_abi(1), 2);
+        assert_eq!(mut_and_raw_idents("x".into(), 1), "xb");
+        assert!(std::panic::catch_unwind(|| never_returns("never")).is_err());
+        assert_eq!(takes_closure(|x| x * 2, 4), 8);
+        assert_eq!(uses_self_type_in_body(Counter { count: 1, label: "l".into() }).count, 2);
+        assert_eq!(visibility::crate_visible(), 1);
+    });
+    let names: Vec<_> = traces.iter().map(|t| t.data.spans[0].name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "with_lifetimes",
+            "with_where_clause",
+            "converts_errors_with_question_mark",
+            "early_returns",
+            "early_returns",
+            "read_raw",
+            "c_abi",
+            "mut_and_raw_idents",
+            "never_returns",
+            "takes_closure",
+            "uses_self_type_in_body",
+            "crate_visible"
+        ]
+    );
+    let by_name = |i: usize| &traces[i].data.spans[0];
+    assert_eq!(by_name(3).outputs(), Some(json!("negative")));
+    assert_eq!(by_name(4).outputs(), Some(json!("found")));
+    // Raw identifiers are recorded without `r#`.
+    assert_eq!(raw(by_name(7), "mlflow.spanInputs"), Some(r#"{"type": "x", "fn": 1}"#));
+    assert_eq!(by_name(8).status.status_code, SpanStatusCode::Error);
+    assert_eq!(by_name(2).status.status_code, SpanStatusCode::Error);
 }
