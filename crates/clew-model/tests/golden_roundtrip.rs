@@ -313,3 +313,56 @@ fn pyjson_matches_python_json_dumps_on_the_corpus() {
         "only {checked_with_serde} of {lines} lines checked through serde_json"
     );
 }
+
+/// Truncated and byte-flipped goldens are rejected or read, never a panic.
+#[test]
+fn mangled_goldens_never_panic() {
+    use clew_model::json::otlp_json::export_request_from_otlp_json;
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound.max(1) as u64) as usize
+    };
+    for case in trace_cases() {
+        let texts = [
+            read(&case.join("trace.json")),
+            read(&case.join("trace.rest.json")),
+            read(&case.join("otlp.json")),
+        ];
+        let pb = std::fs::read(case.join("otlp.pb")).unwrap_or_default();
+        for round in 0..200 {
+            for text in &texts {
+                let mut bytes = text.clone().into_bytes();
+                if round % 2 == 0 {
+                    bytes.truncate(next(bytes.len()));
+                } else {
+                    for _ in 0..4 {
+                        let i = next(bytes.len());
+                        let replacements = b"{}[]\":,0-9aeE\\ nNtf";
+                        bytes[i] = replacements[next(replacements.len())];
+                    }
+                }
+                let mangled = String::from_utf8_lossy(&bytes);
+                let _ = trace_from_json(&mangled);
+                let _ = trace_from_rest_json(&mangled);
+                let _ = span_from_json(&mangled);
+                let _ = clew_model::pyjson::loads(&mangled);
+                if let Ok(request) = export_request_from_otlp_json(mangled.as_bytes()) {
+                    let _ = spans_from_export_request(&request);
+                }
+            }
+            let mut bytes = pb.clone();
+            if round % 2 == 0 {
+                bytes.truncate(next(bytes.len()));
+            } else {
+                let i = next(bytes.len());
+                bytes[i] = bytes[i].wrapping_add(1 + next(255) as u8);
+            }
+            if let Ok(request) = export_request_from_protobuf(&bytes) {
+                let _ = spans_from_export_request(&request);
+            }
+        }
+    }
+}
