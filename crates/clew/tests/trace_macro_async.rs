@@ -259,3 +259,52 @@ fn traced_async_fn_futures_are_send() {
     let store = Store { items: vec![] };
     assert_send(&store.find(""));
 }
+
+trait Agent {
+    async fn act(&self, input: &str) -> String;
+
+    #[clew::trace]
+    async fn act_twice(&self, input: &str) -> String {
+        let once = self.act(input).await;
+        self.act(&once).await
+    }
+}
+
+struct Shouter;
+
+impl Agent for Shouter {
+    #[clew::trace(span_type = "AGENT")]
+    async fn act(&self, input: &str) -> String {
+        tokio::task::yield_now().await;
+        format!("{input}!")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_fns_in_traits_and_their_default_methods() {
+    let traces = record(async {
+        assert_eq!(Shouter.act_twice("hey").await, "hey!!");
+    })
+    .await;
+    let trace = only_trace(&traces);
+    let root = span(trace, "act_twice");
+    let acts = spans(trace, "act");
+    assert_eq!(acts.len(), 2);
+    assert!(acts.iter().all(|a| a.parent_id == Some(root.span_id)));
+    assert_eq!(acts[1].inputs(), Some(json!({"input": "hey!"})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traced_calls_under_a_sampled_out_root_record_nothing() {
+    let traces = record(async {
+        clew::configure(clew::TracingConfig::new().sampling_rate(0.0));
+        assert_eq!(pipeline("q").await, "answer to answer to q");
+        clew::configure(clew::TracingConfig::new().sampling_rate(1.0));
+        // Sampling is decided on the root: children of a recorded root are recorded.
+        assert_eq!(pipeline("r").await, "answer to answer to r");
+    })
+    .await;
+    let trace = only_trace(&traces);
+    assert_eq!(trace.data.spans.len(), 5);
+    assert_eq!(span(trace, "pipeline").inputs(), Some(json!({"question": "r"})));
+}
