@@ -178,6 +178,9 @@ def run_cases():
 
     answer("What is MLflow tracing?")
     cases["nested"] = mlflow.get_last_active_trace_id()
+    mlflow.flush_trace_async_logging()
+    mlflow.log_feedback(trace_id=cases["nested"], name="relevance", value=0.9, rationale="on topic")
+    mlflow.log_expectation(trace_id=cases["nested"], name="expected_answer", value={"answer": "42", "score": 1.0})
 
     try:
         root_with_error()
