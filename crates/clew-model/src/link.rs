@@ -15,13 +15,16 @@ use serde_json::Value;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpanLink {
+    /// The linked span's trace.
     pub trace_id: TraceId,
+    /// The linked span.
     pub span_id: SpanId,
     /// Typed (not JSON-text) values; `None` when the link has no attributes, as MLflow keeps it.
     pub attributes: Option<IndexMap<String, Value>>,
 }
 
 impl SpanLink {
+    /// A link without attributes.
     pub fn new(trace_id: TraceId, span_id: SpanId) -> Self {
         SpanLink {
             trace_id,

@@ -301,12 +301,17 @@ fn newline_indent(out: &mut String, opts: &DumpOptions, depth: usize) {
 /// `±Infinity` and integers beyond 64 bits, and keeps floats and ints apart (`1.0` vs `1`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum PyValue {
+    /// `None`.
     Null,
+    /// `True` / `False`.
     Bool(bool),
     /// Python `int`. Literals beyond `i128` are read as floats (Python would keep them exact).
     Int(i128),
+    /// Python `float`, including `NaN` and `±Infinity`.
     Float(f64),
+    /// Python `str`.
     Str(String),
+    /// Python `list`.
     List(Vec<PyValue>),
     /// Insertion order kept; a repeated key keeps its first position and its last value, as
     /// a Python dict does.
