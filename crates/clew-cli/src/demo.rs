@@ -39,12 +39,19 @@ const USERS: [&str; 3] = ["alice", "bob", "carol"];
 pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow::Result<()> {
     let store = location.open(OpenMode::CreateIfMissing)?;
     let store_arc: Arc<dyn TraceStore> = Arc::new(store.clone());
-    clew::set_destination(clew::LocalStoreDestination::from_store(location.uri.clone(), store_arc));
+    clew::set_destination(clew::LocalStoreDestination::from_store(
+        location.uri.clone(),
+        store_arc,
+    ));
     // The demo writes every trace whatever the environment says about sampling or disabling.
     clew::enable(None);
     clew::configure(clew::TracingConfig::new().sampling_rate(1.0));
-    let experiment = clew::set_experiment(&args.experiment_name)
-        .with_context(|| format!("cannot create or select experiment {:?}", args.experiment_name))?;
+    let experiment = clew::set_experiment(&args.experiment_name).with_context(|| {
+        format!(
+            "cannot create or select experiment {:?}",
+            args.experiment_name
+        )
+    })?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -56,7 +63,8 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
     let mut clock = Clock::new(clew_model::event::now_ns() - (count as i64 + 1) * spacing_ns);
     let mut written = Vec::with_capacity(count);
     for index in 0..count {
-        let start = clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000;
+        let start =
+            clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000;
         clock.jump_to(start);
         let round = index / SCENARIOS.len();
         let scenario = SCENARIOS[index % SCENARIOS.len()];
@@ -107,7 +115,10 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
     );
     println!("Scenarios: RAG chain, tool-calling agent, chat turn, async fan-out, failing SQL agent, streamed answer.");
     println!("Look at them:");
-    println!("  clew{store_flag} traces list --experiment-name {}", shell_word(&experiment.name));
+    println!(
+        "  clew{store_flag} traces list --experiment-name {}",
+        shell_word(&experiment.name)
+    );
     println!("  clew{store_flag} traces search --filter \"trace.status = 'ERROR'\"");
     println!("  clew{store_flag} traces get {}", written[0]);
     Ok(())
@@ -115,7 +126,10 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
 
 /// Quotes a word for the shell when it needs it.
 fn shell_word(word: &str) -> String {
-    if word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+    if word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
@@ -134,7 +148,11 @@ struct Clock {
 
 impl Clock {
     fn new(origin: i64) -> Self {
-        Clock { origin, now: origin, seed: 0x9e37_79b9_7f4a_7c15 }
+        Clock {
+            origin,
+            now: origin,
+            seed: 0x9e37_79b9_7f4a_7c15,
+        }
     }
     fn jump_to(&mut self, t: i64) {
         self.now = t;
@@ -153,7 +171,11 @@ impl Clock {
 }
 
 /// Runs `body` in a span that starts now on `clock` and ends where `body` leaves the clock.
-fn timed<R>(clock: &mut Clock, builder: SpanBuilder, body: impl FnOnce(&LiveSpan, &mut Clock) -> R) -> R {
+fn timed<R>(
+    clock: &mut Clock,
+    builder: SpanBuilder,
+    body: impl FnOnce(&LiveSpan, &mut Clock) -> R,
+) -> R {
     clock.work(0, 3);
     let guard = builder.start_time_ns(clock.now).start();
     let result = body(&guard, clock);
@@ -170,7 +192,13 @@ fn token_usage(input: i64, output: i64) -> Value {
 }
 
 /// A `chat.completion` response as the OpenAI API returns it.
-fn chat_completion(id: &str, message: Value, finish_reason: &str, input_tokens: i64, output_tokens: i64) -> Value {
+fn chat_completion(
+    id: &str,
+    message: Value,
+    finish_reason: &str,
+    input_tokens: i64,
+    output_tokens: i64,
+) -> Value {
     json!({
         "id": id,
         "object": "chat.completion",
@@ -185,7 +213,10 @@ fn annotate_chat_span(span: &LiveSpan, input_tokens: i64, output_tokens: i64) {
     span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
     span.set_attribute(keys::LLM_PROVIDER, "openai");
     span.set_attribute(keys::MESSAGE_FORMAT, "openai");
-    span.set_attribute(keys::CHAT_TOKEN_USAGE, token_usage(input_tokens, output_tokens));
+    span.set_attribute(
+        keys::CHAT_TOKEN_USAGE,
+        token_usage(input_tokens, output_tokens),
+    );
     span.set_attributes([("temperature", json!(0.2)), ("max_tokens", json!(512))]);
 }
 
@@ -226,7 +257,9 @@ const KNOWLEDGE_BASE: [(&str, &str); 5] = [
 
 fn rag_chain(clock: &mut Clock, round: usize) -> String {
     let question = pick(&QUESTIONS, round);
-    let builder = SpanBuilder::new("rag_pipeline").span_type(SpanType::Chain).inputs(json!({"question": question}));
+    let builder = SpanBuilder::new("rag_pipeline")
+        .span_type(SpanType::Chain)
+        .inputs(json!({"question": question}));
     timed(clock, builder, |root, clock| {
         clew::update_current_trace(
             TraceUpdate::new()
@@ -235,26 +268,39 @@ fn rag_chain(clock: &mut Clock, round: usize) -> String {
                 .session_id(session_for(round))
                 .user(user_for(round)),
         );
-        let embedding = timed(clock, SpanBuilder::new("embed_query").span_type(SpanType::Embedding), |span, clock| {
-            span.set_inputs(json!({"input": [question], "model": EMBEDDING_MODEL}));
-            span.set_attribute(keys::LLM_MODEL, EMBEDDING_MODEL);
-            clock.work(40, 120);
-            let vector: Vec<f64> = (0..8).map(|i| ((i as f64 + round as f64) * 0.731).sin() / 10.0).collect();
-            span.set_outputs(json!({"dimensions": 1536, "embedding_head": vector}));
-            vector
-        });
+        let embedding = timed(
+            clock,
+            SpanBuilder::new("embed_query").span_type(SpanType::Embedding),
+            |span, clock| {
+                span.set_inputs(json!({"input": [question], "model": EMBEDDING_MODEL}));
+                span.set_attribute(keys::LLM_MODEL, EMBEDDING_MODEL);
+                clock.work(40, 120);
+                let vector: Vec<f64> = (0..8)
+                    .map(|i| ((i as f64 + round as f64) * 0.731).sin() / 10.0)
+                    .collect();
+                span.set_outputs(json!({"dimensions": 1536, "embedding_head": vector}));
+                vector
+            },
+        );
         let documents = timed(
             clock,
-            SpanBuilder::new("vector_search").span_type(SpanType::Retriever).attribute("index", "docs-v2"),
+            SpanBuilder::new("vector_search")
+                .span_type(SpanType::Retriever)
+                .attribute("index", "docs-v2"),
             |span, clock| {
-                span.set_inputs(json!({"query": question, "top_k": 3, "embedding_head": &embedding[..3]}));
+                span.set_inputs(
+                    json!({"query": question, "top_k": 3, "embedding_head": &embedding[..3]}),
+                );
                 clock.work(15, 60);
                 let documents: Vec<Document> = (0..3)
                     .map(|rank| {
                         let (uri, text) = KNOWLEDGE_BASE[(round + rank * 2) % KNOWLEDGE_BASE.len()];
                         Document::new(text)
                             .with_metadata("doc_uri", uri)
-                            .with_metadata("chunk_id", format!("chunk_{:03}", (round * 7 + rank * 3) % 97))
+                            .with_metadata(
+                                "chunk_id",
+                                format!("chunk_{:03}", (round * 7 + rank * 3) % 97),
+                            )
                             .with_metadata("score", json!(0.92 - rank as f64 * 0.07))
                             .with_id(format!("doc_{}_{rank}", round + 1))
                     })
@@ -268,20 +314,29 @@ fn rag_chain(clock: &mut Clock, round: usize) -> String {
             {"role": "system", "content": format!("Answer from the context only.\n\nContext:\n{}", context.join("\n"))},
             {"role": "user", "content": question},
         ]);
-        let answer = format!("{} (see {})", context[0], documents[0].metadata["doc_uri"].as_str().unwrap_or(""));
-        timed(clock, SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel), |span, clock| {
-            span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages}));
-            let (input_tokens, output_tokens) = (tokens_in(&messages.to_string()), tokens_in(&answer));
-            annotate_chat_span(span, input_tokens, output_tokens);
-            clock.work(600, 1800);
-            span.set_outputs(chat_completion(
-                &format!("chatcmpl-rag{round}"),
-                json!({"role": "assistant", "content": answer}),
-                "stop",
-                input_tokens,
-                output_tokens,
-            ));
-        });
+        let answer = format!(
+            "{} (see {})",
+            context[0],
+            documents[0].metadata["doc_uri"].as_str().unwrap_or("")
+        );
+        timed(
+            clock,
+            SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel),
+            |span, clock| {
+                span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages}));
+                let (input_tokens, output_tokens) =
+                    (tokens_in(&messages.to_string()), tokens_in(&answer));
+                annotate_chat_span(span, input_tokens, output_tokens);
+                clock.work(600, 1800);
+                span.set_outputs(chat_completion(
+                    &format!("chatcmpl-rag{round}"),
+                    json!({"role": "assistant", "content": answer}),
+                    "stop",
+                    input_tokens,
+                    output_tokens,
+                ));
+            },
+        );
         root.set_outputs(&answer);
         root.trace_id()
     })
@@ -297,7 +352,9 @@ fn agent_tools() -> Vec<ChatTool> {
         ChatTool::function(
             "get_weather",
             Some("Current weather for a city"),
-            Some(json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})),
+            Some(
+                json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+            ),
         ),
         ChatTool::function(
             "search_flights",
@@ -313,13 +370,20 @@ fn agent_tools() -> Vec<ChatTool> {
 
 fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
     let (city, airport) = pick(&CITIES, round);
-    let request = format!("I'm flying to {city} next Friday. What's the weather and which flights are there?");
-    let builder = SpanBuilder::new("travel_agent").span_type(SpanType::Agent).inputs(json!({
-        "messages": [{"role": "user", "content": request}]
-    }));
+    let request = format!(
+        "I'm flying to {city} next Friday. What's the weather and which flights are there?"
+    );
+    let builder = SpanBuilder::new("travel_agent")
+        .span_type(SpanType::Agent)
+        .inputs(json!({
+            "messages": [{"role": "user", "content": request}]
+        }));
     timed(clock, builder, |root, clock| {
         clew::update_current_trace(
-            TraceUpdate::new().tag("demo.scenario", "agent").tag("environment", "demo").user(user_for(round + 1)),
+            TraceUpdate::new()
+                .tag("demo.scenario", "agent")
+                .tag("environment", "demo")
+                .user(user_for(round + 1)),
         );
         let tools = agent_tools();
         let mut messages = vec![
@@ -332,51 +396,74 @@ fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
             {"id": format!("call_f{round}"), "type": "function",
              "function": {"name": "search_flights", "arguments": json!({"destination": airport, "date": "2026-11-27"}).to_string()}},
         ]);
-        timed(clock, SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel), |span, clock| {
-            span.set_chat_tools(&tools);
-            span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages, "tools": tools}));
-            annotate_chat_span(span, 182, 64);
-            clock.work(500, 1200);
-            let message = json!({"role": "assistant", "content": null, "tool_calls": tool_calls});
-            span.set_outputs(chat_completion(&format!("chatcmpl-plan{round}"), message.clone(), "tool_calls", 182, 64));
-            messages.push(message);
-        });
-        let weather = timed(clock, SpanBuilder::new("get_weather").span_type(SpanType::Tool), |span, clock| {
-            span.set_inputs(json!({"city": city}));
-            clock.work(80, 300);
-            let weather = json!({"city": city, "forecast": "sunny", "high_c": 18 + round % 7, "low_c": 9 + round % 4});
-            span.set_outputs(&weather);
-            weather
-        });
-        let flights = timed(clock, SpanBuilder::new("search_flights").span_type(SpanType::Tool), |span, clock| {
-            span.set_inputs(json!({"destination": airport, "date": "2026-11-27"}));
-            clock.work(200, 700);
-            let flights = json!([
-                {"flight": format!("TP{}", 1300 + round), "departs": "08:15", "price_eur": 189},
-                {"flight": format!("LH{}", 1160 + round), "departs": "13:40", "price_eur": 214},
-            ]);
-            span.set_outputs(&flights);
-            flights
-        });
+        timed(
+            clock,
+            SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel),
+            |span, clock| {
+                span.set_chat_tools(&tools);
+                span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages, "tools": tools}));
+                annotate_chat_span(span, 182, 64);
+                clock.work(500, 1200);
+                let message =
+                    json!({"role": "assistant", "content": null, "tool_calls": tool_calls});
+                span.set_outputs(chat_completion(
+                    &format!("chatcmpl-plan{round}"),
+                    message.clone(),
+                    "tool_calls",
+                    182,
+                    64,
+                ));
+                messages.push(message);
+            },
+        );
+        let weather = timed(
+            clock,
+            SpanBuilder::new("get_weather").span_type(SpanType::Tool),
+            |span, clock| {
+                span.set_inputs(json!({"city": city}));
+                clock.work(80, 300);
+                let weather = json!({"city": city, "forecast": "sunny", "high_c": 18 + round % 7, "low_c": 9 + round % 4});
+                span.set_outputs(&weather);
+                weather
+            },
+        );
+        let flights = timed(
+            clock,
+            SpanBuilder::new("search_flights").span_type(SpanType::Tool),
+            |span, clock| {
+                span.set_inputs(json!({"destination": airport, "date": "2026-11-27"}));
+                clock.work(200, 700);
+                let flights = json!([
+                    {"flight": format!("TP{}", 1300 + round), "departs": "08:15", "price_eur": 189},
+                    {"flight": format!("LH{}", 1160 + round), "departs": "13:40", "price_eur": 214},
+                ]);
+                span.set_outputs(&flights);
+                flights
+            },
+        );
         messages.push(json!({"role": "tool", "tool_call_id": format!("call_w{round}"), "content": weather.to_string()}));
         messages.push(json!({"role": "tool", "tool_call_id": format!("call_f{round}"), "content": flights.to_string()}));
         let answer = format!(
             "{city} will be sunny with a high of {}°C. Flights on Friday: {} at 08:15 (€189) or {} at 13:40 (€214).",
             weather["high_c"], flights[0]["flight"].as_str().unwrap_or(""), flights[1]["flight"].as_str().unwrap_or("")
         );
-        timed(clock, SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel), |span, clock| {
-            span.set_chat_tools(&tools);
-            span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages, "tools": tools}));
-            annotate_chat_span(span, 341, tokens_in(&answer));
-            clock.work(400, 1100);
-            span.set_outputs(chat_completion(
-                &format!("chatcmpl-final{round}"),
-                json!({"role": "assistant", "content": answer}),
-                "stop",
-                341,
-                tokens_in(&answer),
-            ));
-        });
+        timed(
+            clock,
+            SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel),
+            |span, clock| {
+                span.set_chat_tools(&tools);
+                span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages, "tools": tools}));
+                annotate_chat_span(span, 341, tokens_in(&answer));
+                clock.work(400, 1100);
+                span.set_outputs(chat_completion(
+                    &format!("chatcmpl-final{round}"),
+                    json!({"role": "assistant", "content": answer}),
+                    "stop",
+                    341,
+                    tokens_in(&answer),
+                ));
+            },
+        );
         root.set_outputs(json!({"role": "assistant", "content": answer}));
         root.trace_id()
     })
@@ -386,9 +473,18 @@ fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
 // Scenario 3: one chat model call with token usage, part of a user's session
 
 const CHAT_TURNS: [(&str, &str); 3] = [
-    ("Summarise our refund policy in one sentence.", "Unused items can be returned within 30 days for a full refund."),
-    ("Can I change my delivery address?", "Yes: until the order ships you can change it under Orders → Edit delivery."),
-    ("Do you ship to Canada?", "We ship to Canada; delivery takes 5–8 business days."),
+    (
+        "Summarise our refund policy in one sentence.",
+        "Unused items can be returned within 30 days for a full refund.",
+    ),
+    (
+        "Can I change my delivery address?",
+        "Yes: until the order ships you can change it under Orders → Edit delivery.",
+    ),
+    (
+        "Do you ship to Canada?",
+        "We ship to Canada; delivery takes 5–8 business days.",
+    ),
 ];
 
 fn chat_turn(clock: &mut Clock, round: usize) -> String {
@@ -426,23 +522,36 @@ fn chat_turn(clock: &mut Clock, round: usize) -> String {
 // Scenario 4: nested async work — concurrent children under one root, real time on tokio
 
 async fn parallel_research(round: usize) -> String {
-    let topic = pick(&["vector databases", "LLM evaluation", "prompt caching"], round);
+    let topic = pick(
+        &["vector databases", "LLM evaluation", "prompt caching"],
+        round,
+    );
     SpanBuilder::new("parallel_research")
         .span_type(SpanType::Agent)
         .inputs(json!({"topic": topic}))
         .run_async(|root| async move {
-            clew::update_current_trace(TraceUpdate::new().tag("demo.scenario", "async").tag("environment", "demo"));
+            clew::update_current_trace(
+                TraceUpdate::new()
+                    .tag("demo.scenario", "async")
+                    .tag("environment", "demo"),
+            );
             // Two searches run concurrently in this task; both are children of the root.
-            let web = SpanBuilder::new("search_web").span_type(SpanType::Tool).inputs(json!({"query": topic})).run_async(
-                |span| async move {
+            let web = SpanBuilder::new("search_web")
+                .span_type(SpanType::Tool)
+                .inputs(json!({"query": topic}))
+                .run_async(|span| async move {
                     tokio::time::sleep(Duration::from_millis(25)).await;
-                    let hits = vec![format!("https://example.com/blog/{}", topic.replace(' ', "-"))];
+                    let hits = vec![format!(
+                        "https://example.com/blog/{}",
+                        topic.replace(' ', "-")
+                    )];
                     span.set_outputs(&hits);
                     hits
-                },
-            );
-            let docs = SpanBuilder::new("search_docs").span_type(SpanType::Retriever).inputs(json!({"query": topic})).run_async(
-                |span| async move {
+                });
+            let docs = SpanBuilder::new("search_docs")
+                .span_type(SpanType::Retriever)
+                .inputs(json!({"query": topic}))
+                .run_async(|span| async move {
                     tokio::time::sleep(Duration::from_millis(15)).await;
                     let documents = vec![Document::new(format!("Internal notes on {topic}."))
                         .with_metadata("doc_uri", format!("wiki/{}.md", topic.replace(' ', "_")))
@@ -450,20 +559,25 @@ async fn parallel_research(round: usize) -> String {
                         .with_metadata("score", 0.81)];
                     span.set_outputs(&documents);
                     documents
-                },
-            );
+                });
             let (web_hits, documents) = tokio::join!(web, docs);
             // A spawned task on another worker thread: the context is carried explicitly.
             let summary = tokio::spawn(
-                SpanBuilder::new("summarize").span_type(SpanType::Llm).run_async(move |span| async move {
-                    span.set_inputs(json!({"web": web_hits, "documents": documents.len()}));
-                    span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    let summary = format!("{} web result(s) and {} document(s) about {topic}.", web_hits.len(), documents.len());
-                    span.set_outputs(&summary);
-                    summary
-                })
-                .with_current_context(),
+                SpanBuilder::new("summarize")
+                    .span_type(SpanType::Llm)
+                    .run_async(move |span| async move {
+                        span.set_inputs(json!({"web": web_hits, "documents": documents.len()}));
+                        span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        let summary = format!(
+                            "{} web result(s) and {} document(s) about {topic}.",
+                            web_hits.len(),
+                            documents.len()
+                        );
+                        span.set_outputs(&summary);
+                        summary
+                    })
+                    .with_current_context(),
             )
             .await
             .unwrap_or_else(|e| format!("summary task failed: {e}"));
@@ -491,29 +605,50 @@ impl std::fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 fn failing_sql_agent(clock: &mut Clock, round: usize) -> String {
-    let question = pick(&["How many orders shipped last week?", "Top 5 customers by revenue?"], round);
-    let builder = SpanBuilder::new("sql_agent").span_type(SpanType::Chain).inputs(json!({"question": question}));
+    let question = pick(
+        &[
+            "How many orders shipped last week?",
+            "Top 5 customers by revenue?",
+        ],
+        round,
+    );
+    let builder = SpanBuilder::new("sql_agent")
+        .span_type(SpanType::Chain)
+        .inputs(json!({"question": question}));
     timed(clock, builder, |root, clock| {
         clew::update_current_trace(
-            TraceUpdate::new().tag("demo.scenario", "error").tag("environment", "demo").user(user_for(round + 2)),
+            TraceUpdate::new()
+                .tag("demo.scenario", "error")
+                .tag("environment", "demo")
+                .user(user_for(round + 2)),
         );
-        let sql = timed(clock, SpanBuilder::new("generate_sql").span_type(SpanType::Llm), |span, clock| {
-            span.set_inputs(json!({"prompt": format!("Write SQL for: {question}")}));
-            span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
-            span.set_attribute(keys::CHAT_TOKEN_USAGE, token_usage(96, 38));
-            clock.work(300, 800);
-            let sql = "SELECT count(*) FROM shipments WHERE shipped_at > now() - interval '7 days'";
-            span.set_outputs(sql);
-            sql
-        });
-        let result: Result<Value, QueryError> =
-            timed(clock, SpanBuilder::new("run_query").span_type(SpanType::Tool), |span, clock| {
+        let sql = timed(
+            clock,
+            SpanBuilder::new("generate_sql").span_type(SpanType::Llm),
+            |span, clock| {
+                span.set_inputs(json!({"prompt": format!("Write SQL for: {question}")}));
+                span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
+                span.set_attribute(keys::CHAT_TOKEN_USAGE, token_usage(96, 38));
+                clock.work(300, 800);
+                let sql =
+                    "SELECT count(*) FROM shipments WHERE shipped_at > now() - interval '7 days'";
+                span.set_outputs(sql);
+                sql
+            },
+        );
+        let result: Result<Value, QueryError> = timed(
+            clock,
+            SpanBuilder::new("run_query").span_type(SpanType::Tool),
+            |span, clock| {
                 span.set_inputs(json!({"sql": sql}));
                 clock.work(5, 40);
-                let error = QueryError { table: "shipments".into() };
+                let error = QueryError {
+                    table: "shipments".into(),
+                };
                 span.record_exception(&error);
                 Err(error)
-            });
+            },
+        );
         if let Err(error) = &result {
             root.record_exception(error);
         }

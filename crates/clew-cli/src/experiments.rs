@@ -25,7 +25,10 @@ fn count_traces(store: &SqliteStore, experiment_id: &str) -> anyhow::Result<(usi
         ..Default::default()
     };
     let page = crate::runtime::block_on(store.search_traces(&request))??;
-    Ok((page.traces.len(), page.next_page_token.is_some() && page.traces.len() == MAX_COUNTED_TRACES))
+    Ok((
+        page.traces.len(),
+        page.next_page_token.is_some() && page.traces.len() == MAX_COUNTED_TRACES,
+    ))
 }
 
 pub fn list(location: &StoreLocation, output: Output) -> anyhow::Result<()> {
@@ -56,8 +59,17 @@ pub fn list(location: &StoreLocation, output: Output) -> anyhow::Result<()> {
     }
     let mut table = format::table(&["ID", "Name", "Traces", "Artifact location"]);
     for (e, (count, more)) in &rows {
-        let count = if *more { format!("{count}+") } else { count.to_string() };
-        table.add_row(vec![e.experiment_id.clone(), e.name.clone(), count, e.artifact_location.clone()]);
+        let count = if *more {
+            format!("{count}+")
+        } else {
+            count.to_string()
+        };
+        table.add_row(vec![
+            e.experiment_id.clone(),
+            e.name.clone(),
+            count,
+            e.artifact_location.clone(),
+        ]);
     }
     println!("{table}");
     Ok(())
@@ -66,15 +78,22 @@ pub fn list(location: &StoreLocation, output: Output) -> anyhow::Result<()> {
 pub fn create(location: &StoreLocation, args: &CreateArgs, output: Output) -> anyhow::Result<()> {
     let name = args.name.trim();
     if name.is_empty() {
-        return Err(anyhow!(crate::InvalidInput("the experiment name must not be empty".into())));
+        return Err(anyhow!(crate::InvalidInput(
+            "the experiment name must not be empty".into()
+        )));
     }
     let store = location.open(OpenMode::CreateIfMissing)?;
     let id = match crate::runtime::block_on(store.create_experiment(name, None))? {
         Ok(id) => id,
         Err(StoreError::AlreadyExists(_)) => {
-            let existing = crate::runtime::block_on(store.get_experiment_by_name(name))?.ok().flatten();
+            let existing = crate::runtime::block_on(store.get_experiment_by_name(name))?
+                .ok()
+                .flatten();
             match existing {
-                Some(e) => bail!("an experiment named {name:?} already exists (id {})", e.experiment_id),
+                Some(e) => bail!(
+                    "an experiment named {name:?} already exists (id {})",
+                    e.experiment_id
+                ),
                 None => bail!("an experiment named {name:?} already exists (it may be deleted)"),
             }
         }

@@ -37,8 +37,12 @@ pub fn render(trace: &Trace) -> String {
     if let Some(tokens) = format::token_breakdown(info) {
         let _ = writeln!(out, "  tokens: {tokens}");
     }
-    let user_tags: Vec<String> =
-        info.tags.iter().filter(|(k, _)| !k.starts_with("mlflow.")).map(|(k, v)| format!("{k}={v}")).collect();
+    let user_tags: Vec<String> = info
+        .tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("mlflow."))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     if !user_tags.is_empty() {
         let _ = writeln!(out, "  tags: {}", user_tags.join(", "));
     }
@@ -75,35 +79,67 @@ pub fn render_spans(spans: &[Span]) -> String {
 }
 
 /// Writes `span` and its subtree. `is_last` is `None` for a root (no branch drawn).
-fn write_span(out: &mut String, span: &Span, children: &HashMap<SpanId, Vec<&Span>>, prefix: &str, is_last: Option<bool>) {
+fn write_span(
+    out: &mut String,
+    span: &Span,
+    children: &HashMap<SpanId, Vec<&Span>>,
+    prefix: &str,
+    is_last: Option<bool>,
+) {
     let (branch, child_prefix) = match is_last {
         None => (String::new(), String::new()),
         Some(true) => (format!("{prefix}└─ "), format!("{prefix}   ")),
         Some(false) => (format!("{prefix}├─ "), format!("{prefix}│  ")),
     };
     let _ = writeln!(out, "{branch}{}", describe(span));
-    let kids = children.get(&span.span_id).map(Vec::as_slice).unwrap_or(&[]);
+    let kids = children
+        .get(&span.span_id)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     for (i, child) in kids.iter().enumerate() {
-        write_span(out, child, children, &child_prefix, Some(i + 1 == kids.len()));
+        write_span(
+            out,
+            child,
+            children,
+            &child_prefix,
+            Some(i + 1 == kids.len()),
+        );
     }
 }
 
 /// `name [TYPE] STATUS duration · extras`.
 fn describe(span: &Span) -> String {
-    let span_type = span.span_type().map(|t| t.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".to_string());
-    let duration = span.duration_ns().map(format::duration_ns).unwrap_or_else(|| "(running)".to_string());
-    let mut line = format!("{} [{span_type}] {} {duration}", span.name, span.status.status_code);
+    let span_type = span
+        .span_type()
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_else(|| "UNKNOWN".to_string());
+    let duration = span
+        .duration_ns()
+        .map(format::duration_ns)
+        .unwrap_or_else(|| "(running)".to_string());
+    let mut line = format!(
+        "{} [{span_type}] {} {duration}",
+        span.name, span.status.status_code
+    );
     let mut extras = Vec::new();
     if let Some(model) = span.model_name() {
         extras.push(model);
     }
-    if let Some(tokens) = span.get_attribute(keys::CHAT_TOKEN_USAGE).and_then(|u| u.get("total_tokens").cloned()) {
+    if let Some(tokens) = span
+        .get_attribute(keys::CHAT_TOKEN_USAGE)
+        .and_then(|u| u.get("total_tokens").cloned())
+    {
         extras.push(format!("{tokens} tokens"));
     }
     if let Some(outputs) = span.outputs() {
         let documents = outputs
             .as_array()
-            .map(|items| items.iter().filter(|d| d.get("page_content").is_some()).count())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|d| d.get("page_content").is_some())
+                    .count()
+            })
             .unwrap_or(0);
         if documents > 0 {
             extras.push(format!("{documents} document(s)"));
@@ -111,20 +147,31 @@ fn describe(span: &Span) -> String {
         let calls: Vec<&str> = outputs
             .pointer("/choices/0/message/tool_calls")
             .and_then(Value::as_array)
-            .map(|calls| calls.iter().filter_map(|c| c.pointer("/function/name").and_then(Value::as_str)).collect())
+            .map(|calls| {
+                calls
+                    .iter()
+                    .filter_map(|c| c.pointer("/function/name").and_then(Value::as_str))
+                    .collect()
+            })
             .unwrap_or_default();
         if !calls.is_empty() {
             extras.push(format!("tool calls: {}", calls.join(", ")));
         }
     }
-    let chunks = span.events.iter().filter(|e| e.name.starts_with(keys::CHUNK_EVENT_PREFIX)).count();
+    let chunks = span
+        .events
+        .iter()
+        .filter(|e| e.name.starts_with(keys::CHUNK_EVENT_PREFIX))
+        .count();
     if chunks > 0 {
         extras.push(format!("{chunks} stream chunks"));
     }
     let other_events = span
         .events
         .iter()
-        .filter(|e| !e.name.starts_with(keys::CHUNK_EVENT_PREFIX) && e.name != keys::EXCEPTION_EVENT)
+        .filter(|e| {
+            !e.name.starts_with(keys::CHUNK_EVENT_PREFIX) && e.name != keys::EXCEPTION_EVENT
+        })
         .count();
     if other_events > 0 {
         extras.push(format!("{other_events} event(s)"));

@@ -50,7 +50,12 @@ impl StoreLocation {
         if value.starts_with("sqlite:") {
             let path = SqliteStore::path_from_uri(value)
                 .with_context(|| format!("invalid store URI {value:?} (from {source})"))?;
-            return Ok(StoreLocation { uri: value.to_string(), path, source, given: None });
+            return Ok(StoreLocation {
+                uri: value.to_string(),
+                path,
+                source,
+                given: None,
+            });
         }
         if let Some((scheme, _)) = value.split_once("://") {
             bail!(
@@ -62,8 +67,14 @@ impl StoreLocation {
         // four slashes before an absolute path, which reads the same whether two or three
         // slashes mark a relative path.
         let path = PathBuf::from(value);
-        let absolute = std::path::absolute(&path).with_context(|| format!("invalid store path {value:?} (from {source})"))?;
-        Ok(StoreLocation { uri: format!("sqlite:///{}", absolute.display()), path, source, given: None })
+        let absolute = std::path::absolute(&path)
+            .with_context(|| format!("invalid store path {value:?} (from {source})"))?;
+        Ok(StoreLocation {
+            uri: format!("sqlite:///{}", absolute.display()),
+            path,
+            source,
+            given: None,
+        })
     }
 
     fn is_temporary(&self) -> bool {
@@ -90,7 +101,8 @@ impl StoreLocation {
                 Err(e) => bail!("cannot open the trace store {path} (from {}): {e}", self.source),
             }
         }
-        SqliteStore::open(&self.path).with_context(|| format!("cannot open the trace store {path} (from {})", self.source))
+        SqliteStore::open(&self.path)
+            .with_context(|| format!("cannot open the trace store {path} (from {})", self.source))
     }
 }
 
@@ -103,7 +115,10 @@ mod tests {
         let rel = StoreLocation::parse("data/traces.db", "test").unwrap();
         assert_eq!(rel.path, PathBuf::from("data/traces.db"));
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(rel.uri, format!("sqlite:///{}", cwd.join("data/traces.db").display()));
+        assert_eq!(
+            rel.uri,
+            format!("sqlite:///{}", cwd.join("data/traces.db").display())
+        );
         let abs = StoreLocation::parse("/tmp/x/traces.db", "test").unwrap();
         assert_eq!(abs.uri, "sqlite:////tmp/x/traces.db");
         assert_eq!(abs.path, PathBuf::from("/tmp/x/traces.db"));
@@ -111,7 +126,9 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_with_the_scheme_named() {
-        let err = StoreLocation::parse("postgresql://db/clew", "test").unwrap_err().to_string();
+        let err = StoreLocation::parse("postgresql://db/clew", "test")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"postgresql\""), "{err}");
     }
 
@@ -121,7 +138,10 @@ mod tests {
         let path = dir.path().join("missing.db");
         let location = StoreLocation::parse(path.to_str().unwrap(), "test").unwrap();
         let err = location.open(OpenMode::MustExist).unwrap_err().to_string();
-        assert!(err.contains("does not exist") && err.contains("missing.db"), "{err}");
+        assert!(
+            err.contains("does not exist") && err.contains("missing.db"),
+            "{err}"
+        );
         assert!(!path.exists());
     }
 }

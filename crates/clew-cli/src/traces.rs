@@ -18,7 +18,11 @@ const PREVIEW_CHARS: usize = 60;
 #[derive(Args, Debug)]
 pub struct ListArgs {
     /// Only traces in this experiment (by id); repeat for several. Default: every experiment.
-    #[arg(long = "experiment", value_name = "ID", conflicts_with = "experiment_name")]
+    #[arg(
+        long = "experiment",
+        value_name = "ID",
+        conflicts_with = "experiment_name"
+    )]
     pub experiment_ids: Vec<String>,
     /// Only traces in the experiment with this name.
     #[arg(long, value_name = "NAME")]
@@ -39,12 +43,21 @@ pub struct GetArgs {
 }
 
 /// `traces list` (no filter) and `traces search` (a filter).
-pub fn list(location: &StoreLocation, args: &ListArgs, filter: Option<&str>, output: Output) -> anyhow::Result<()> {
+pub fn list(
+    location: &StoreLocation,
+    args: &ListArgs,
+    filter: Option<&str>,
+    output: Output,
+) -> anyhow::Result<()> {
     // Check the syntax first so a typo is reported with its position even if the store is missing.
     if let Some(filter) = filter {
         parse_filter(filter).map_err(|e| invalid_filter(filter, &e))?;
     }
-    let order_by = if args.order_by.is_empty() { vec![DEFAULT_ORDER_BY.to_string()] } else { args.order_by.clone() };
+    let order_by = if args.order_by.is_empty() {
+        vec![DEFAULT_ORDER_BY.to_string()]
+    } else {
+        args.order_by.clone()
+    };
     parse_order_by_list(&order_by).map_err(|e| invalid_order_by(&order_by, &e))?;
 
     let store = location.open(OpenMode::MustExist)?;
@@ -69,7 +82,16 @@ pub fn list(location: &StoreLocation, args: &ListArgs, filter: Option<&str>, out
         println!("No traces found in {}.", location.path.display());
         return Ok(());
     }
-    let mut table = format::table(&["Trace ID", "Name", "State", "Request time", "Duration", "Spans", "Tokens", "Request"]);
+    let mut table = format::table(&[
+        "Trace ID",
+        "Name",
+        "State",
+        "Request time",
+        "Duration",
+        "Spans",
+        "Tokens",
+        "Request",
+    ]);
     for info in &page.traces {
         table.add_row(vec![
             info.trace_id.clone(),
@@ -83,7 +105,11 @@ pub fn list(location: &StoreLocation, args: &ListArgs, filter: Option<&str>, out
         ]);
     }
     println!("{table}");
-    let more = if page.next_page_token.is_some() { " (more match: raise --max-results)" } else { "" };
+    let more = if page.next_page_token.is_some() {
+        " (more match: raise --max-results)"
+    } else {
+        ""
+    };
     println!("{} trace(s){more}", page.traces.len());
     Ok(())
 }
@@ -104,7 +130,13 @@ fn experiment_ids(store: &SqliteStore, args: &ListArgs) -> anyhow::Result<Vec<St
 pub fn get(location: &StoreLocation, args: &GetArgs, output: Output) -> anyhow::Result<()> {
     let store = location.open(OpenMode::MustExist)?;
     let trace = crate::runtime::block_on(store.get_trace(&args.trace_id))?
-        .with_context(|| format!("cannot read trace {} from {}", args.trace_id, location.path.display()))?
+        .with_context(|| {
+            format!(
+                "cannot read trace {} from {}",
+                args.trace_id,
+                location.path.display()
+            )
+        })?
         .ok_or_else(|| anyhow!("no trace {} in {}", args.trace_id, location.path.display()))?;
     match output {
         Output::Json => println!("{}", trace_to_json_pretty(&trace)),
@@ -115,11 +147,17 @@ pub fn get(location: &StoreLocation, args: &GetArgs, output: Output) -> anyhow::
 
 /// The filter with a caret under the position the parser reported.
 fn invalid_filter(filter: &str, error: &FilterError) -> InvalidInput {
-    InvalidInput(format!("{error}\n  {filter}\n  {}", caret(filter, error.position)))
+    InvalidInput(format!(
+        "{error}\n  {filter}\n  {}",
+        caret(filter, error.position)
+    ))
 }
 
 fn invalid_order_by(order_by: &[String], error: &FilterError) -> InvalidInput {
-    InvalidInput(format!("invalid --order-by {order_by:?}: {}", error.message))
+    InvalidInput(format!(
+        "invalid --order-by {order_by:?}: {}",
+        error.message
+    ))
 }
 
 /// Spaces up to the character at byte offset `position`, then `^`.
@@ -138,7 +176,10 @@ mod tests {
         let error = parse_filter(filter).unwrap_err();
         let message = invalid_filter(filter, &error).0;
         let lines: Vec<&str> = message.lines().collect();
-        assert!(lines[0].contains(&format!("position {}", error.position)), "{message}");
+        assert!(
+            lines[0].contains(&format!("position {}", error.position)),
+            "{message}"
+        );
         assert_eq!(lines[2].find('^').unwrap() - 2, error.position);
     }
 }
