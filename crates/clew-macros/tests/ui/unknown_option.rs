@@ -1,0 +1,6 @@
+#[clew::trace(name = "ok", spantype = "LLM")]
+fn f() {}
+
+fn main() {
+    f();
+}
