@@ -66,7 +66,6 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{AttrStyle, Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Token, Type};
 
-/// Records each call of the function as a span. See the crate documentation for the options.
 #[proc_macro_attribute]
 pub fn trace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item2 = TokenStream2::from(item.clone());
@@ -281,9 +280,10 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
 
     // Span setup, run only when the span is recorded.
     let span_type = options.span_type.as_ref().map(|t| quote_spanned!(t.span()=> #span_var.set_span_type(#t);));
-    let attributes = options.attributes.iter().map(|(key, value)| {
-        quote_spanned!(value.span()=> #span_var.set_attribute(#key, &(#value));)
-    });
+    let attributes = options
+        .attributes
+        .iter()
+        .map(|(key, value)| quote_spanned!(value.span()=> #span_var.set_attribute(#key, &(#value));));
     let inputs = if options.skip_all {
         quote!()
     } else {
@@ -521,10 +521,7 @@ mod tests {
     fn expand_str(options: &str, item: &str) -> Result<String, String> {
         let options: TokenStream2 = options.parse().unwrap();
         let item: TokenStream2 = item.parse().unwrap();
-        syn::parse2::<Options>(options)
-            .and_then(|o| expand(o, item))
-            .map(|t| t.to_string())
-            .map_err(|e| e.to_string())
+        syn::parse2::<Options>(options).and_then(|o| expand(o, item)).map(|t| t.to_string()).map_err(|e| e.to_string())
     }
 
     fn error(options: &str, item: &str) -> String {
@@ -563,14 +560,18 @@ mod tests {
             "crate = \"my_clew\"",
             "name = \"n\", span_type = SpanType::Llm, attributes(k = 1), skip(a),",
         ] {
-            expand_str(options, "fn f(&self, a: u8, v: Vec<u8>) -> u8 { a }").unwrap_or_else(|e| panic!("{options}: {e}"));
+            expand_str(options, "fn f(&self, a: u8, v: Vec<u8>) -> u8 { a }")
+                .unwrap_or_else(|e| panic!("{options}: {e}"));
         }
     }
 
     #[test]
     fn signature_attributes_and_docs_are_kept() {
-        let out = expand_str("", "/// Docs.\n#[inline] pub(crate) async fn f<T: Clone>(x: T) -> T where T: Send { #![allow(unused)] x }")
-            .unwrap();
+        let out = expand_str(
+            "",
+            "/// Docs.\n#[inline] pub(crate) async fn f<T: Clone>(x: T) -> T where T: Send { #![allow(unused)] x }",
+        )
+        .unwrap();
         let head = out.split('{').next().unwrap();
         assert_eq!(
             head.trim(),

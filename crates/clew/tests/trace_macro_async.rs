@@ -107,9 +107,10 @@ async fn concurrent_calls_under_one_parent_keep_their_parents() {
     let leaves = spans(trace, "leaf");
     assert_eq!(leaves.len(), 2);
     assert!(leaves.iter().all(|l| l.parent_id == Some(root.span_id)));
-    for (n, leaf) in [(1, leaves.iter().find(|l| l.inputs().unwrap()["n"] == 1).unwrap()), (2, {
-        leaves.iter().find(|l| l.inputs().unwrap()["n"] == 2).unwrap()
-    })] {
+    for (n, leaf) in [
+        (1, leaves.iter().find(|l| l.inputs().unwrap()["n"] == 1).unwrap()),
+        (2, { leaves.iter().find(|l| l.inputs().unwrap()["n"] == 2).unwrap() }),
+    ] {
         // Each inner span is the child of the leaf call that made it, not of its sibling.
         assert_eq!(span(trace, &format!("inner_{n}")).parent_id, Some(leaf.span_id));
     }
