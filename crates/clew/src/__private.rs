@@ -285,8 +285,21 @@ pub fn option_ref<T>(option: &Option<T>) -> Option<&T> {
 /// The error the expansion records: `(&&&&&&ErrWrap(&e)).__clew_record_error(&span)`.
 pub struct ErrWrap<'a, E: ?Sized>(pub &'a E);
 
+/// The exception type recorded for `E`: its short name (`std::io::Error` → `Error`), looking
+/// through `Box`/`Arc`/`Rc`; a trait object (`Box<dyn Error + Send + Sync>`), whose concrete type
+/// is unknown here, is recorded as `Error`.
 fn error_type_name<E: ?Sized>() -> String {
-    clew_model::event::short_type_name(std::any::type_name::<E>())
+    let mut name = std::any::type_name::<E>();
+    while let Some(inner) = ["alloc::boxed::Box<", "alloc::sync::Arc<", "alloc::rc::Rc<"]
+        .iter()
+        .find_map(|wrapper| name.strip_prefix(wrapper).and_then(|rest| rest.strip_suffix('>')))
+    {
+        name = inner;
+    }
+    if name.starts_with("dyn ") {
+        return "Error".to_string();
+    }
+    clew_model::event::short_type_name(name)
 }
 
 fn record_error_parts(span: &LiveSpan, type_name: &str, message: &str, stacktrace: &str) {
@@ -384,6 +397,16 @@ mod tests {
         let n = Nothing;
         let text = json_of(|o| (&&&Wrap(&n)).__clew_json(o));
         assert!(text.starts_with("\"<unserializable: ") && text.contains("Nothing"), "{text}");
+    }
+
+    #[test]
+    fn error_type_names_look_through_smart_pointers_and_trait_objects() {
+        assert_eq!(error_type_name::<std::io::Error>(), "Error");
+        assert_eq!(error_type_name::<std::num::ParseIntError>(), "ParseIntError");
+        assert_eq!(error_type_name::<Box<std::num::ParseIntError>>(), "ParseIntError");
+        assert_eq!(error_type_name::<std::sync::Arc<std::fmt::Error>>(), "Error");
+        assert_eq!(error_type_name::<Box<dyn std::error::Error + Send + Sync>>(), "Error");
+        assert_eq!(error_type_name::<Vec<u8>>(), "Vec<u8>");
     }
 
     #[test]
