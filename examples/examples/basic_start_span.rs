@@ -42,5 +42,11 @@ pub fn main() {
     assert_eq!(span.status.status_code, SpanStatusCode::Ok);
     assert!(span.end_time_ns.unwrap() >= span.start_time_ns);
     assert_eq!(trace.info.state, TraceState::Ok);
-    println!("{} {}: inputs {} → outputs {}", trace_id, span.name, span.inputs().unwrap(), span.outputs().unwrap());
+    println!(
+        "{} {}: inputs {} → outputs {}",
+        trace_id,
+        span.name,
+        span.inputs().unwrap(),
+        span.outputs().unwrap()
+    );
 }

@@ -77,14 +77,20 @@ fn fake_chat_completions_create(model: &str, max_tokens: u32, messages: &[Value]
 fn chat_iteration(messages: &mut Vec<Value>, user_input: &str) {
     {
         let span = SpanBuilder::new("User").span_type(SpanType::Chain).start();
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
         span.set_inputs(json!({"messages": messages, "timestamp": timestamp}));
 
         // One attribute.
         span.set_attribute("messages_length", messages.len());
 
         // Several attributes at once.
-        span.set_attributes([("environment", json!("production")), ("custom_metadata", json!({"key": "value"}))]);
+        span.set_attributes([
+            ("environment", json!("production")),
+            ("custom_metadata", json!({"key": "value"})),
+        ]);
 
         // Events during execution.
         span.add_event(
@@ -99,7 +105,10 @@ fn chat_iteration(messages: &mut Vec<Value>, user_input: &str) {
     messages.push(json!({"role": "user", "content": user_input}));
 
     let response = fake_chat_completions_create(MODEL, 100, messages);
-    let answer = response["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string();
+    let answer = response["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     println!("Assistant: {answer}");
 
     messages.push(json!({"role": "assistant", "content": answer}));
@@ -126,7 +135,10 @@ pub fn main() {
 
     // The conversation grew by the user turn and the answer.
     assert_eq!(messages.len(), 3);
-    assert_eq!(messages[1], json!({"role": "user", "content": "What is your favorite color?"}));
+    assert_eq!(
+        messages[1],
+        json!({"role": "user", "content": "What is your favorite color?"})
+    );
     assert_eq!(messages[2]["role"], "assistant");
 
     let trace = clew::get_trace(&clew::get_last_active_trace_id().unwrap()).unwrap();
@@ -135,8 +147,14 @@ pub fn main() {
     let root = trace.data.root().unwrap();
     assert_eq!(root.span_type(), Some(SpanType::Chain));
     // The decorator recorded the arguments as they were when the call started.
-    assert_eq!(root.inputs().unwrap()["user_input"], "What is your favorite color?");
-    assert_eq!(root.inputs().unwrap()["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        root.inputs().unwrap()["user_input"],
+        "What is your favorite color?"
+    );
+    assert_eq!(
+        root.inputs().unwrap()["messages"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(root.outputs(), Some(Value::Null));
 
     let user = &trace.search_spans(None, Some(&"User".into()), None)[0].clone();
@@ -145,26 +163,47 @@ pub fn main() {
     assert!(user.inputs().unwrap()["timestamp"].as_f64().unwrap() > 1.7e9);
     assert_eq!(user.get_attribute("messages_length"), Some(json!(1)));
     assert_eq!(user.get_attribute("environment"), Some(json!("production")));
-    assert_eq!(user.get_attribute("custom_metadata"), Some(json!({"key": "value"})));
+    assert_eq!(
+        user.get_attribute("custom_metadata"),
+        Some(json!({"key": "value"}))
+    );
     assert_eq!(user.events[0].name, "processing_started");
     assert_eq!(user.events[0].attributes["stage"], "initialization");
     assert_eq!(user.events[0].attributes["memory_usage_mb"], 256);
     assert_eq!(user.outputs(), Some(json!("What is your favorite color?")));
 
     let completion = &trace.search_spans(Some(&SpanType::ChatModel), None, None)[0].clone();
-    assert_eq!(completion.parent_id, Some(root.span_id), "the client call is a sibling of User");
+    assert_eq!(
+        completion.parent_id,
+        Some(root.span_id),
+        "the client call is a sibling of User"
+    );
     assert_eq!(completion.inputs().unwrap()["max_tokens"], 100);
     assert_eq!(completion.model_name().as_deref(), Some(MODEL));
-    assert!(trace.info.token_usage().is_some(), "token usage is aggregated into the trace");
-    assert!(trace.data.spans.iter().all(|s| s.status.status_code == SpanStatusCode::Ok));
+    assert!(
+        trace.info.token_usage().is_some(),
+        "token usage is aggregated into the trace"
+    );
+    assert!(trace
+        .data
+        .spans
+        .iter()
+        .all(|s| s.status.status_code == SpanStatusCode::Ok));
 
     // Nested tracing for a longer conversation: one trace, one chat_iteration per turn.
-    start_session(&["Hi there", "What is your favorite color?", "BYE", "never sent"]);
+    start_session(&[
+        "Hi there",
+        "What is your favorite color?",
+        "BYE",
+        "never sent",
+    ]);
     let session = clew::get_trace(&clew::get_last_active_trace_id().unwrap()).unwrap();
     let session_root = session.data.root().unwrap();
     assert_eq!(session_root.name, "start_session");
     let turns = session.search_spans(None, Some(&"chat_iteration".into()), None);
     assert_eq!(turns.len(), 3, "the loop stops after BYE");
-    assert!(turns.iter().all(|t| t.parent_id == Some(session_root.span_id)));
+    assert!(turns
+        .iter()
+        .all(|t| t.parent_id == Some(session_root.span_id)));
     assert_eq!(session.data.spans.len(), 1 + 3 * 3);
 }

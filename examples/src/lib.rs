@@ -17,7 +17,10 @@ pub struct TempStore {
 /// Sends new traces to a fresh store in a temporary directory (what a default setup does
 /// with `clew.db` in the working directory). Keep the returned value alive while tracing.
 pub fn use_temp_store() -> TempStore {
-    let dir = tempfile::Builder::new().prefix("clew-example-").tempdir().expect("create a temporary directory");
+    let dir = tempfile::Builder::new()
+        .prefix("clew-example-")
+        .tempdir()
+        .expect("create a temporary directory");
     let path = dir.path().join("clew.db");
     let destination = clew::LocalStoreDestination::open(&path)
         .unwrap_or_else(|e| panic!("cannot open the example store {}: {e}", path.display()));
