@@ -60,6 +60,28 @@ fn list_table_shows_every_trace_with_its_columns() {
 }
 
 #[test]
+fn list_table_shows_request_time_in_local_time() {
+    let (sandbox, _) = sandbox();
+    // The sandbox runs the binary with TZ=UTC, so local time is the UTC time of the JSON form.
+    let json = sandbox
+        .clew(&["--json", "traces", "list", "--max-results", "1"])
+        .ok()
+        .json();
+    let id = json[0]["trace_id"].as_str().unwrap();
+    let iso = json[0]["request_time"].as_str().unwrap(); // e.g. 2026-11-21T06:34:37.123Z
+    let expected = format!("{} {}", &iso[..10], &iso[11..19]);
+    let table = sandbox
+        .clew(&["traces", "list", "--max-results", "1"])
+        .ok()
+        .stdout;
+    let row = table
+        .lines()
+        .find(|l| l.contains(id))
+        .expect("the row of the newest trace");
+    assert!(row.contains(&expected), "expected {expected} in {row}");
+}
+
+#[test]
 fn list_json_is_trace_info_dicts_newest_first() {
     let (sandbox, ids) = sandbox();
     let json = sandbox.clew(&["--json", "traces", "list"]).ok().json();
