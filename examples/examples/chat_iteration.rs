@@ -77,10 +77,7 @@ fn fake_chat_completions_create(model: &str, max_tokens: u32, messages: &[Value]
 fn chat_iteration(messages: &mut Vec<Value>, user_input: &str) {
     {
         let span = SpanBuilder::new("User").span_type(SpanType::Chain).start();
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
         span.set_inputs(json!({"messages": messages, "timestamp": timestamp}));
 
         // One attribute.
@@ -147,14 +144,8 @@ pub fn main() {
     let root = trace.data.root().unwrap();
     assert_eq!(root.span_type(), Some(SpanType::Chain));
     // The decorator recorded the arguments as they were when the call started.
-    assert_eq!(
-        root.inputs().unwrap()["user_input"],
-        "What is your favorite color?"
-    );
-    assert_eq!(
-        root.inputs().unwrap()["messages"].as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(root.inputs().unwrap()["user_input"], "What is your favorite color?");
+    assert_eq!(root.inputs().unwrap()["messages"].as_array().unwrap().len(), 1);
     assert_eq!(root.outputs(), Some(Value::Null));
 
     let user = &trace.search_spans(None, Some(&"User".into()), None)[0].clone();
@@ -163,10 +154,7 @@ pub fn main() {
     assert!(user.inputs().unwrap()["timestamp"].as_f64().unwrap() > 1.7e9);
     assert_eq!(user.get_attribute("messages_length"), Some(json!(1)));
     assert_eq!(user.get_attribute("environment"), Some(json!("production")));
-    assert_eq!(
-        user.get_attribute("custom_metadata"),
-        Some(json!({"key": "value"}))
-    );
+    assert_eq!(user.get_attribute("custom_metadata"), Some(json!({"key": "value"})));
     assert_eq!(user.events[0].name, "processing_started");
     assert_eq!(user.events[0].attributes["stage"], "initialization");
     assert_eq!(user.events[0].attributes["memory_usage_mb"], 256);
@@ -191,19 +179,12 @@ pub fn main() {
         .all(|s| s.status.status_code == SpanStatusCode::Ok));
 
     // Nested tracing for a longer conversation: one trace, one chat_iteration per turn.
-    start_session(&[
-        "Hi there",
-        "What is your favorite color?",
-        "BYE",
-        "never sent",
-    ]);
+    start_session(&["Hi there", "What is your favorite color?", "BYE", "never sent"]);
     let session = clew::get_trace(&clew::get_last_active_trace_id().unwrap()).unwrap();
     let session_root = session.data.root().unwrap();
     assert_eq!(session_root.name, "start_session");
     let turns = session.search_spans(None, Some(&"chat_iteration".into()), None);
     assert_eq!(turns.len(), 3, "the loop stops after BYE");
-    assert!(turns
-        .iter()
-        .all(|t| t.parent_id == Some(session_root.span_id)));
+    assert!(turns.iter().all(|t| t.parent_id == Some(session_root.span_id)));
     assert_eq!(session.data.spans.len(), 1 + 3 * 3);
 }

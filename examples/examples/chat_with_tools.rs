@@ -58,12 +58,8 @@ fn chat_with_tools(messages: &[Value], tools: Option<&[Value]>) -> Value {
 
     // Simulate tool calling.
     if tools.is_some_and(|tools| tools.iter().any(|t| t["name"] == "calculator")) {
-        let _tool_span = SpanBuilder::new("tool_call")
-            .span_type(SpanType::Tool)
-            .start();
-        clew::set_span_inputs(
-            json!({"tool_name": "calculator", "arguments": {"expression": "2 + 2"}}),
-        );
+        let _tool_span = SpanBuilder::new("tool_call").span_type(SpanType::Tool).start();
+        clew::set_span_inputs(json!({"tool_name": "calculator", "arguments": {"expression": "2 + 2"}}));
         let tool_result = 4;
         clew::set_span_output(json!({"result": tool_result}));
     }

@@ -35,11 +35,7 @@ pub fn main() {
     clew::set_destination(memory.clone());
 
     // Configure tracing: keep propagation, trace all requests.
-    clew::configure(
-        TracingConfig::new()
-            .disable_propagation(false)
-            .sampling_rate(1.0),
-    );
+    clew::configure(TracingConfig::new().disable_propagation(false).sampling_rate(1.0));
 
     // Enable tracing with a specific experiment.
     clew::enable(Some("123"));

@@ -80,10 +80,7 @@ pub fn main() {
         (embedding.name.as_str(), embedding.span_type()),
         ("get_embeddings", Some(SpanType::Embedding))
     );
-    assert_eq!(
-        embedding.inputs(),
-        Some(json!({"texts": ["What is MLflow?"]}))
-    );
+    assert_eq!(embedding.inputs(), Some(json!({"texts": ["What is MLflow?"]})));
     assert_eq!(embedding.outputs(), Some(json!([[0.1, 0.2, 0.3]])));
 
     let retrieval = span_of(&retrieval_trace);
@@ -105,14 +102,8 @@ pub fn main() {
     );
     assert_eq!(generation.inputs().unwrap()["query"], "What is MLflow?");
     assert_eq!(
-        generation.inputs().unwrap()["context_docs"]
-            .as_array()
-            .unwrap()
-            .len(),
+        generation.inputs().unwrap()["context_docs"].as_array().unwrap().len(),
         5
     );
-    assert_eq!(
-        generation.outputs(),
-        Some(json!("Based on 5 documents: Answer here"))
-    );
+    assert_eq!(generation.outputs(), Some(json!("Based on 5 documents: Answer here")));
 }

@@ -111,10 +111,7 @@ pub fn main() {
         .find(|e| e.name == "exception")
         .expect("an exception event");
     assert_eq!(exception.attributes["exception.type"], "ValueError");
-    assert_eq!(
-        exception.attributes["exception.message"],
-        "Empty data provided"
-    );
+    assert_eq!(exception.attributes["exception.message"], "Empty data provided");
 
     // Not run by the seed: the `except` branch of the first block, with empty data.
     assert!(data_processing(&[]).is_err());
@@ -123,14 +120,7 @@ pub fn main() {
     assert_eq!(span.name, "data_processing");
     assert_eq!(span.status.status_code, SpanStatusCode::Error);
     assert_eq!(span.outputs(), None);
-    let exceptions: Vec<_> = span
-        .events
-        .iter()
-        .filter(|e| e.name == "exception")
-        .collect();
+    let exceptions: Vec<_> = span.events.iter().filter(|e| e.name == "exception").collect();
     assert_eq!(exceptions.len(), 1);
-    assert_eq!(
-        exceptions[0].attributes["exception.message"],
-        "Empty data provided"
-    );
+    assert_eq!(exceptions[0].attributes["exception.message"], "Empty data provided");
 }

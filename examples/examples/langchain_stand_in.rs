@@ -84,8 +84,7 @@ pub fn main() {
         prompt: prompt_template,
     };
 
-    let result =
-        SpanBuilder::new("langchain_summary_generation").run(|_span| chain.run("machine learning"));
+    let result = SpanBuilder::new("langchain_summary_generation").run(|_span| chain.run("machine learning"));
     println!("Summary: {result}");
 
     // The trace shows the component hierarchy under the user's span.
@@ -106,11 +105,7 @@ pub fn main() {
         tree,
         [
             ("langchain_summary_generation", "UNKNOWN".to_string(), None),
-            (
-                "LLMChain",
-                "CHAIN".to_string(),
-                Some("langchain_summary_generation")
-            ),
+            ("LLMChain", "CHAIN".to_string(), Some("langchain_summary_generation")),
             ("PromptTemplate", "CHAIN".to_string(), Some("LLMChain")),
             ("OpenAI", "LLM".to_string(), Some("LLMChain")),
         ]
@@ -123,9 +118,6 @@ pub fn main() {
     assert_eq!(llm_span.get_attribute("temperature"), Some(json!(0.7)));
     assert_eq!(llm_span.outputs(), Some(json!(result)));
     let chain_span = &trace.search_spans(None, Some(&"LLMChain".into()), None)[0].clone();
-    assert_eq!(
-        chain_span.inputs(),
-        Some(json!({"topic": "machine learning"}))
-    );
+    assert_eq!(chain_span.inputs(), Some(json!({"topic": "machine learning"})));
     assert!(result.starts_with("machine learning is a field of AI"));
 }

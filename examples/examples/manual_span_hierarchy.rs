@@ -56,12 +56,8 @@ pub fn main() {
 
         // Child span for LLM processing.
         {
-            let _llm_span = SpanBuilder::new("llm_generation")
-                .span_type(SpanType::Llm)
-                .start();
-            clew::set_span_inputs(
-                json!({"prompt": "Answer based on context", "context": documents}),
-            );
+            let _llm_span = SpanBuilder::new("llm_generation").span_type(SpanType::Llm).start();
+            clew::set_span_inputs(json!({"prompt": "Answer based on context", "context": documents}));
             response = "Machine learning is a subset of AI...";
             clew::set_span_output(json!({"response": response}));
             clew::set_span_attribute("model_name", "gpt-4");
@@ -73,10 +69,7 @@ pub fn main() {
     }
 
     let trace = clew::get_trace(&clew::get_last_active_trace_id().unwrap()).unwrap();
-    assert_eq!(
-        trace.info.experiment_id(),
-        Some(experiment.experiment_id.as_str())
-    );
+    assert_eq!(trace.info.experiment_id(), Some(experiment.experiment_id.as_str()));
     let names: Vec<(&str, Option<SpanType>)> = trace
         .data
         .spans
@@ -101,10 +94,7 @@ pub fn main() {
         "the children ran one after the other"
     );
 
-    assert_eq!(
-        parent.inputs(),
-        Some(json!({"query": "What is machine learning?"}))
-    );
+    assert_eq!(parent.inputs(), Some(json!({"query": "What is machine learning?"})));
     assert_eq!(
         parent.outputs(),
         Some(json!({"final_answer": "Machine learning is a subset of AI..."}))

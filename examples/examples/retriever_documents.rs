@@ -79,19 +79,10 @@ pub fn main() {
     if let Some(Value::Array(outputs)) = retriever_span.outputs() {
         for doc in &outputs {
             if let Value::Object(doc) = doc {
-                let content = doc
-                    .get("page_content")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let content = doc.get("page_content").and_then(Value::as_str).unwrap_or("");
                 let metadata = doc.get("metadata").cloned().unwrap_or(json!({}));
-                let uri = metadata
-                    .get("doc_uri")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let score = metadata
-                    .get("relevance_score")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0);
+                let uri = metadata.get("doc_uri").and_then(Value::as_str).unwrap_or("");
+                let score = metadata.get("relevance_score").and_then(Value::as_f64).unwrap_or(0.0);
                 println!("Document from {uri} (score: {score})");
                 seen.push((content.to_string(), uri.to_string(), score));
             }
@@ -114,17 +105,12 @@ pub fn main() {
         ]
     );
     assert_eq!(retriever_span.name, "retrieve_documents");
-    assert_eq!(
-        retriever_span.inputs(),
-        Some(json!({"query": "What is ML?"}))
-    );
+    assert_eq!(retriever_span.inputs(), Some(json!({"query": "What is ML?"})));
     let outputs = retriever_span.outputs().unwrap();
     assert_eq!(outputs[0]["id"], "doc_123");
     assert_eq!(outputs[0]["metadata"]["chunk_id"], "chunk_001");
     assert_eq!(outputs[0]["metadata"]["source"], "knowledge_base");
     assert_eq!(outputs[1]["id"], Value::Null);
     // search_spans by type finds nothing of another type.
-    assert!(trace
-        .search_spans(Some(&SpanType::Llm), None, None)
-        .is_empty());
+    assert!(trace.search_spans(Some(&SpanType::Llm), None, None).is_empty());
 }

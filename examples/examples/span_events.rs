@@ -51,9 +51,7 @@ pub fn main() {
     let checkpoint_ns;
 
     {
-        let span = SpanBuilder::new("manual_span")
-            .span_type(SpanType::Chain)
-            .start();
+        let span = SpanBuilder::new("manual_span").span_type(SpanType::Chain).start();
 
         // An event with the current timestamp.
         let event = SpanEvent::new("validation_completed").with_attributes([
@@ -64,12 +62,9 @@ pub fn main() {
         span.add_event(event);
 
         // An event with a specific timestamp (nanoseconds).
-        checkpoint_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as i64;
-        let specific_time_event = SpanEvent::at("data_checkpoint", checkpoint_ns)
-            .with_attribute("checkpoint_id", "ckpt_123");
+        checkpoint_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;
+        let specific_time_event =
+            SpanEvent::at("data_checkpoint", checkpoint_ns).with_attribute("checkpoint_id", "ckpt_123");
         span.add_event(specific_time_event);
 
         // An event from an error.
@@ -88,32 +83,20 @@ pub fn main() {
     assert_eq!(span.name, "manual_span");
     assert_eq!(span.span_type(), Some(SpanType::Chain));
     let names: Vec<&str> = span.events.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["validation_completed", "data_checkpoint", "exception"]
-    );
+    assert_eq!(names, ["validation_completed", "data_checkpoint", "exception"]);
 
     let validation = &span.events[0];
     assert_eq!(validation.attributes["records_validated"], 1000);
     assert_eq!(validation.attributes["errors_found"], 3);
     assert_eq!(validation.attributes["validation_type"], "schema");
-    assert!(
-        validation.timestamp_ns >= span.start_time_ns
-            && validation.timestamp_ns <= span.end_time_ns.unwrap()
-    );
+    assert!(validation.timestamp_ns >= span.start_time_ns && validation.timestamp_ns <= span.end_time_ns.unwrap());
 
     let checkpoint = &span.events[1];
-    assert_eq!(
-        checkpoint.timestamp_ns, checkpoint_ns,
-        "the explicit timestamp is kept"
-    );
+    assert_eq!(checkpoint.timestamp_ns, checkpoint_ns, "the explicit timestamp is kept");
     assert_eq!(checkpoint.attributes["checkpoint_id"], "ckpt_123");
 
     let exception = &span.events[2];
-    assert_eq!(
-        exception.attributes["exception.message"],
-        "Invalid input format"
-    );
+    assert_eq!(exception.attributes["exception.message"], "Invalid input format");
     assert_eq!(exception.attributes["exception.type"], "ValueError");
     assert!(exception.attributes["exception.stacktrace"]
         .as_str()

@@ -33,9 +33,7 @@ pub fn main() {
     let _store = clew_examples::use_temp_store();
 
     {
-        let span = SpanBuilder::new("manual_span")
-            .span_type(SpanType::Chain)
-            .start();
+        let span = SpanBuilder::new("manual_span").span_type(SpanType::Chain).start();
 
         // Status objects.
         let success_status = SpanStatus::from(SpanStatusCode::Ok);
@@ -62,17 +60,12 @@ pub fn main() {
         println!("{}: {}", span.name, span.status.status_code);
     }
     // ERROR set inside the block survives the end of the span, and makes the trace ERROR.
-    assert_eq!(
-        trace.data.spans[0].status.status_code,
-        SpanStatusCode::Error
-    );
+    assert_eq!(trace.data.spans[0].status.status_code, SpanStatusCode::Error);
     assert_eq!(trace.info.state, TraceState::Error);
 
     // The overwrite the seed describes: a span whose status is not ERROR ends OK.
     {
-        let span = SpanBuilder::new("unset_span")
-            .span_type(SpanType::Chain)
-            .start();
+        let span = SpanBuilder::new("unset_span").span_type(SpanType::Chain).start();
         span.set_status("UNSET");
         assert_eq!(span.status().unwrap().status_code, SpanStatusCode::Unset);
     }

@@ -71,10 +71,7 @@ pub fn main() {
     for trace in traces.iter() {
         println!("Trace ID: {}", trace.info.request_id());
         println!("  Start time: {}", trace.info.timestamp_ms());
-        println!(
-            "  Duration: {}ms",
-            trace.info.execution_time_ms().unwrap_or_default()
-        );
+        println!("  Duration: {}ms", trace.info.execution_time_ms().unwrap_or_default());
         println!("  Status: {}", trace.info.state);
 
         // Analyze spans.
@@ -99,8 +96,7 @@ pub fn main() {
 
     // Get a specific trace.
     if let Some(first) = traces.first() {
-        let last_trace =
-            clew::get_trace(first.info.request_id()).expect("the trace is in the store");
+        let last_trace = clew::get_trace(first.info.request_id()).expect("the trace is in the store");
         println!("\nDetailed trace: {}", last_trace.info.request_id());
         println!(
             "Execution time: {}ms",
@@ -113,17 +109,11 @@ pub fn main() {
     // What the sample shows: five traces in the experiment, newest first, each one span whose
     // duration grows with its iteration.
     assert_eq!(traces.len(), 5);
-    let mut names: Vec<&str> = traces
-        .iter()
-        .map(|t| t.data.spans[0].name.as_str())
-        .collect();
+    let mut names: Vec<&str> = traces.iter().map(|t| t.data.spans[0].name.as_str()).collect();
     // Newest first by start time in ms; operation_0 takes no time, so operation_1 may start in
     // the same millisecond and the two may come in either order.
     let starts: Vec<i64> = traces.iter().map(|t| t.info.timestamp_ms()).collect();
-    assert!(
-        starts.windows(2).all(|w| w[0] >= w[1]),
-        "newest first: {starts:?}"
-    );
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first: {starts:?}");
     assert_eq!(names[0], "operation_4");
     names.sort();
     assert_eq!(
@@ -142,10 +132,7 @@ pub fn main() {
         assert_eq!(span.name, format!("operation_{i}"));
         assert_eq!(span.outputs(), Some(json!({"processed": true})));
         assert_eq!(trace.info.state, TraceState::Ok);
-        assert_eq!(
-            trace.info.experiment_id(),
-            Some(experiment.experiment_id.as_str())
-        );
+        assert_eq!(trace.info.experiment_id(), Some(experiment.experiment_id.as_str()));
         let slept_ns = (SLEEP_STEP_MS * i * 1_000_000) as i64;
         assert!(
             span.duration_ns().unwrap() >= slept_ns,

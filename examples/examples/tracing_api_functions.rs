@@ -51,9 +51,7 @@ pub fn main() {
         assert_eq!(current.span_id(), root.span_id());
 
         {
-            let _llm = SpanBuilder::new("llm")
-                .span_type(SpanType::ChatModel)
-                .start();
+            let _llm = SpanBuilder::new("llm").span_type(SpanType::ChatModel).start();
             clew::set_span_inputs(json!({"messages": [{"role": "user", "content": "2 + 2?"}]}));
             clew::set_span_attribute("model", "gpt-4o");
             clew::set_span_attributes([("temperature", json!(0.0)), ("seed", json!(7))]);
@@ -74,10 +72,7 @@ pub fn main() {
 
     // get_last_active_trace()
     let trace = clew::get_last_active_trace().expect("the trace just ended");
-    assert_eq!(
-        trace.info.experiment_id(),
-        Some(experiment.experiment_id.as_str())
-    );
+    assert_eq!(trace.info.experiment_id(), Some(experiment.experiment_id.as_str()));
     let root = trace.data.root().unwrap();
     assert_eq!(root.span_type(), Some(SpanType::Agent));
     assert_eq!(root.get_attribute("team"), Some(json!("search")));
@@ -133,10 +128,7 @@ pub fn main() {
             .filter("trace.status = 'ERROR'"),
     )
     .unwrap();
-    assert!(
-        none.is_empty(),
-        "an error on a child does not make the trace ERROR"
-    );
+    assert!(none.is_empty(), "an error on a child does not make the trace ERROR");
 
     // The enumerations.
     for name in [
@@ -156,9 +148,5 @@ pub fn main() {
     for name in ["UNSET", "OK", "ERROR"] {
         assert_eq!(name.parse::<SpanStatusCode>().unwrap().as_str(), name);
     }
-    println!(
-        "trace {} has {} spans",
-        trace.info.request_id(),
-        trace.data.spans.len()
-    );
+    println!("trace {} has {} spans", trace.info.request_id(), trace.data.spans.len());
 }

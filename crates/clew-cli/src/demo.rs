@@ -39,19 +39,12 @@ const USERS: [&str; 3] = ["alice", "bob", "carol"];
 pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow::Result<()> {
     let store = location.open(OpenMode::CreateIfMissing)?;
     let store_arc: Arc<dyn TraceStore> = Arc::new(store.clone());
-    clew::set_destination(clew::LocalStoreDestination::from_store(
-        location.uri.clone(),
-        store_arc,
-    ));
+    clew::set_destination(clew::LocalStoreDestination::from_store(location.uri.clone(), store_arc));
     // The demo writes every trace whatever the environment says about sampling or disabling.
     clew::enable(None);
     clew::configure(clew::TracingConfig::new().sampling_rate(1.0));
-    let experiment = clew::set_experiment(&args.experiment_name).with_context(|| {
-        format!(
-            "cannot create or select experiment {:?}",
-            args.experiment_name
-        )
-    })?;
+    let experiment = clew::set_experiment(&args.experiment_name)
+        .with_context(|| format!("cannot create or select experiment {:?}", args.experiment_name))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -63,8 +56,7 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
     let mut clock = Clock::new(clew_model::event::now_ns() - (count as i64 + 1) * spacing_ns);
     let mut written = Vec::with_capacity(count);
     for index in 0..count {
-        let start =
-            clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000;
+        let start = clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000;
         clock.jump_to(start);
         let round = index / SCENARIOS.len();
         let scenario = SCENARIOS[index % SCENARIOS.len()];
@@ -126,10 +118,7 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
 
 /// Quotes a word for the shell when it needs it.
 fn shell_word(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-    {
+    if word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
@@ -171,11 +160,7 @@ impl Clock {
 }
 
 /// Runs `body` in a span that starts now on `clock` and ends where `body` leaves the clock.
-fn timed<R>(
-    clock: &mut Clock,
-    builder: SpanBuilder,
-    body: impl FnOnce(&LiveSpan, &mut Clock) -> R,
-) -> R {
+fn timed<R>(clock: &mut Clock, builder: SpanBuilder, body: impl FnOnce(&LiveSpan, &mut Clock) -> R) -> R {
     clock.work(0, 3);
     let guard = builder.start_time_ns(clock.now).start();
     let result = body(&guard, clock);
@@ -192,13 +177,7 @@ fn token_usage(input: i64, output: i64) -> Value {
 }
 
 /// A `chat.completion` response as the OpenAI API returns it.
-fn chat_completion(
-    id: &str,
-    message: Value,
-    finish_reason: &str,
-    input_tokens: i64,
-    output_tokens: i64,
-) -> Value {
+fn chat_completion(id: &str, message: Value, finish_reason: &str, input_tokens: i64, output_tokens: i64) -> Value {
     json!({
         "id": id,
         "object": "chat.completion",
@@ -213,10 +192,7 @@ fn annotate_chat_span(span: &LiveSpan, input_tokens: i64, output_tokens: i64) {
     span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
     span.set_attribute(keys::LLM_PROVIDER, "openai");
     span.set_attribute(keys::MESSAGE_FORMAT, "openai");
-    span.set_attribute(
-        keys::CHAT_TOKEN_USAGE,
-        token_usage(input_tokens, output_tokens),
-    );
+    span.set_attribute(keys::CHAT_TOKEN_USAGE, token_usage(input_tokens, output_tokens));
     span.set_attributes([("temperature", json!(0.2)), ("max_tokens", json!(512))]);
 }
 
@@ -288,19 +264,14 @@ fn rag_chain(clock: &mut Clock, round: usize) -> String {
                 .span_type(SpanType::Retriever)
                 .attribute("index", "docs-v2"),
             |span, clock| {
-                span.set_inputs(
-                    json!({"query": question, "top_k": 3, "embedding_head": &embedding[..3]}),
-                );
+                span.set_inputs(json!({"query": question, "top_k": 3, "embedding_head": &embedding[..3]}));
                 clock.work(15, 60);
                 let documents: Vec<Document> = (0..3)
                     .map(|rank| {
                         let (uri, text) = KNOWLEDGE_BASE[(round + rank * 2) % KNOWLEDGE_BASE.len()];
                         Document::new(text)
                             .with_metadata("doc_uri", uri)
-                            .with_metadata(
-                                "chunk_id",
-                                format!("chunk_{:03}", (round * 7 + rank * 3) % 97),
-                            )
+                            .with_metadata("chunk_id", format!("chunk_{:03}", (round * 7 + rank * 3) % 97))
                             .with_metadata("score", json!(0.92 - rank as f64 * 0.07))
                             .with_id(format!("doc_{}_{rank}", round + 1))
                     })
@@ -324,8 +295,7 @@ fn rag_chain(clock: &mut Clock, round: usize) -> String {
             SpanBuilder::new("chat_completion").span_type(SpanType::ChatModel),
             |span, clock| {
                 span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages}));
-                let (input_tokens, output_tokens) =
-                    (tokens_in(&messages.to_string()), tokens_in(&answer));
+                let (input_tokens, output_tokens) = (tokens_in(&messages.to_string()), tokens_in(&answer));
                 annotate_chat_span(span, input_tokens, output_tokens);
                 clock.work(600, 1800);
                 span.set_outputs(chat_completion(
@@ -352,9 +322,7 @@ fn agent_tools() -> Vec<ChatTool> {
         ChatTool::function(
             "get_weather",
             Some("Current weather for a city"),
-            Some(
-                json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
-            ),
+            Some(json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})),
         ),
         ChatTool::function(
             "search_flights",
@@ -370,9 +338,7 @@ fn agent_tools() -> Vec<ChatTool> {
 
 fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
     let (city, airport) = pick(&CITIES, round);
-    let request = format!(
-        "I'm flying to {city} next Friday. What's the weather and which flights are there?"
-    );
+    let request = format!("I'm flying to {city} next Friday. What's the weather and which flights are there?");
     let builder = SpanBuilder::new("travel_agent")
         .span_type(SpanType::Agent)
         .inputs(json!({
@@ -404,8 +370,7 @@ fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
                 span.set_inputs(json!({"model": CHAT_MODEL, "messages": messages, "tools": tools}));
                 annotate_chat_span(span, 182, 64);
                 clock.work(500, 1200);
-                let message =
-                    json!({"role": "assistant", "content": null, "tool_calls": tool_calls});
+                let message = json!({"role": "assistant", "content": null, "tool_calls": tool_calls});
                 span.set_outputs(chat_completion(
                     &format!("chatcmpl-plan{round}"),
                     message.clone(),
@@ -422,7 +387,8 @@ fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
             |span, clock| {
                 span.set_inputs(json!({"city": city}));
                 clock.work(80, 300);
-                let weather = json!({"city": city, "forecast": "sunny", "high_c": 18 + round % 7, "low_c": 9 + round % 4});
+                let weather =
+                    json!({"city": city, "forecast": "sunny", "high_c": 18 + round % 7, "low_c": 9 + round % 4});
                 span.set_outputs(&weather);
                 weather
             },
@@ -441,9 +407,12 @@ fn tool_calling_agent(clock: &mut Clock, round: usize) -> String {
                 flights
             },
         );
-        messages.push(json!({"role": "tool", "tool_call_id": format!("call_w{round}"), "content": weather.to_string()}));
-        messages.push(json!({"role": "tool", "tool_call_id": format!("call_f{round}"), "content": flights.to_string()}));
-        let answer = format!(
+        messages
+            .push(json!({"role": "tool", "tool_call_id": format!("call_w{round}"), "content": weather.to_string()}));
+        messages
+            .push(json!({"role": "tool", "tool_call_id": format!("call_f{round}"), "content": flights.to_string()}));
+        let answer =
+            format!(
             "{city} will be sunny with a high of {}°C. Flights on Friday: {} at 08:15 (€189) or {} at 13:40 (€214).",
             weather["high_c"], flights[0]["flight"].as_str().unwrap_or(""), flights[1]["flight"].as_str().unwrap_or("")
         );
@@ -522,10 +491,7 @@ fn chat_turn(clock: &mut Clock, round: usize) -> String {
 // Scenario 4: nested async work — concurrent children under one root, real time on tokio
 
 async fn parallel_research(round: usize) -> String {
-    let topic = pick(
-        &["vector databases", "LLM evaluation", "prompt caching"],
-        round,
-    );
+    let topic = pick(&["vector databases", "LLM evaluation", "prompt caching"], round);
     SpanBuilder::new("parallel_research")
         .span_type(SpanType::Agent)
         .inputs(json!({"topic": topic}))
@@ -541,10 +507,7 @@ async fn parallel_research(round: usize) -> String {
                 .inputs(json!({"query": topic}))
                 .run_async(|span| async move {
                     tokio::time::sleep(Duration::from_millis(25)).await;
-                    let hits = vec![format!(
-                        "https://example.com/blog/{}",
-                        topic.replace(' ', "-")
-                    )];
+                    let hits = vec![format!("https://example.com/blog/{}", topic.replace(' ', "-"))];
                     span.set_outputs(&hits);
                     hits
                 });
@@ -606,10 +569,7 @@ impl std::error::Error for QueryError {}
 
 fn failing_sql_agent(clock: &mut Clock, round: usize) -> String {
     let question = pick(
-        &[
-            "How many orders shipped last week?",
-            "Top 5 customers by revenue?",
-        ],
+        &["How many orders shipped last week?", "Top 5 customers by revenue?"],
         round,
     );
     let builder = SpanBuilder::new("sql_agent")
@@ -630,8 +590,7 @@ fn failing_sql_agent(clock: &mut Clock, round: usize) -> String {
                 span.set_attribute(keys::LLM_MODEL, CHAT_MODEL);
                 span.set_attribute(keys::CHAT_TOKEN_USAGE, token_usage(96, 38));
                 clock.work(300, 800);
-                let sql =
-                    "SELECT count(*) FROM shipments WHERE shipped_at > now() - interval '7 days'";
+                let sql = "SELECT count(*) FROM shipments WHERE shipped_at > now() - interval '7 days'";
                 span.set_outputs(sql);
                 sql
             },
@@ -662,8 +621,14 @@ fn failing_sql_agent(clock: &mut Clock, round: usize) -> String {
 fn streamed_answer(clock: &mut Clock, round: usize) -> String {
     let (question, answer) = pick(
         &[
-            ("Write a haiku about tracing.", "Spans nest like branches / each call leaves a quiet mark / the tree tells the tale"),
-            ("Name three uses of traces.", "Debugging slow calls, auditing tool use, and evaluating answers."),
+            (
+                "Write a haiku about tracing.",
+                "Spans nest like branches / each call leaves a quiet mark / the tree tells the tale",
+            ),
+            (
+                "Name three uses of traces.",
+                "Debugging slow calls, auditing tool use, and evaluating answers.",
+            ),
         ],
         round,
     );

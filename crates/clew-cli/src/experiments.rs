@@ -59,11 +59,7 @@ pub fn list(location: &StoreLocation, output: Output) -> anyhow::Result<()> {
     }
     let mut table = format::table(&["ID", "Name", "Traces", "Artifact location"]);
     for (e, (count, more)) in &rows {
-        let count = if *more {
-            format!("{count}+")
-        } else {
-            count.to_string()
-        };
+        let count = if *more { format!("{count}+") } else { count.to_string() };
         table.add_row(vec![
             e.experiment_id.clone(),
             e.name.clone(),
@@ -90,10 +86,7 @@ pub fn create(location: &StoreLocation, args: &CreateArgs, output: Output) -> an
                 .ok()
                 .flatten();
             match existing {
-                Some(e) => bail!(
-                    "an experiment named {name:?} already exists (id {})",
-                    e.experiment_id
-                ),
+                Some(e) => bail!("an experiment named {name:?} already exists (id {})", e.experiment_id),
                 None => bail!("an experiment named {name:?} already exists (it may be deleted)"),
             }
         }

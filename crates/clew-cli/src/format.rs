@@ -59,10 +59,7 @@ pub fn duration_ns(ns: i64) -> String {
 
 /// The first `max` characters of one line of `text`, with `…` when cut.
 pub fn truncate(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if flat.chars().count() <= max {
         return flat;
     }
@@ -73,16 +70,12 @@ pub fn truncate(text: &str, max: usize) -> String {
 
 /// The trace name (`mlflow.traceName` tag).
 pub fn trace_name(info: &TraceInfo) -> &str {
-    info.tags
-        .get(keys::TRACE_NAME)
-        .map(String::as_str)
-        .unwrap_or("")
+    info.tags.get(keys::TRACE_NAME).map(String::as_str).unwrap_or("")
 }
 
 /// The number of spans, from the `mlflow.trace.sizeStats` metadata.
 pub fn span_count(info: &TraceInfo) -> Option<u64> {
-    let stats: serde_json::Value =
-        serde_json::from_str(info.trace_metadata.get(keys::SIZE_STATS)?).ok()?;
+    let stats: serde_json::Value = serde_json::from_str(info.trace_metadata.get(keys::SIZE_STATS)?).ok()?;
     stats.get("num_spans")?.as_u64()
 }
 
@@ -94,12 +87,7 @@ pub fn total_tokens(info: &TraceInfo) -> Option<i64> {
 /// `in / out` tokens for detail views.
 pub fn token_breakdown(info: &TraceInfo) -> Option<String> {
     let usage = info.token_usage()?;
-    let get = |k: &str| {
-        usage
-            .get(k)
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0)
-    };
+    let get = |k: &str| usage.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
     Some(format!(
         "{} total ({} input, {} output)",
         get("total_tokens"),
@@ -110,9 +98,7 @@ pub fn token_breakdown(info: &TraceInfo) -> Option<String> {
 
 /// An optional value for a table cell.
 pub fn or_dash<T: ToString>(value: Option<T>) -> String {
-    value
-        .map(|v| v.to_string())
-        .unwrap_or_else(|| "-".to_string())
+    value.map(|v| v.to_string()).unwrap_or_else(|| "-".to_string())
 }
 
 #[cfg(test)]

@@ -106,14 +106,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Traces(TracesCommand::List(args)) => traces::list(&location, &args, None, output),
-        Command::Traces(TracesCommand::Search(args)) => {
-            traces::list(&location, &args.list, Some(&args.filter), output)
-        }
+        Command::Traces(TracesCommand::Search(args)) => traces::list(&location, &args.list, Some(&args.filter), output),
         Command::Traces(TracesCommand::Get(args)) => traces::get(&location, &args, output),
         Command::Experiments(ExperimentsCommand::List) => experiments::list(&location, output),
-        Command::Experiments(ExperimentsCommand::Create(args)) => {
-            experiments::create(&location, &args, output)
-        }
+        Command::Experiments(ExperimentsCommand::Create(args)) => experiments::create(&location, &args, output),
         Command::Demo(args) => demo::run(&location, &args, output),
     }
 }

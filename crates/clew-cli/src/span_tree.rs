@@ -92,18 +92,9 @@ fn write_span(
         Some(false) => (format!("{prefix}├─ "), format!("{prefix}│  ")),
     };
     let _ = writeln!(out, "{branch}{}", describe(span));
-    let kids = children
-        .get(&span.span_id)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let kids = children.get(&span.span_id).map(Vec::as_slice).unwrap_or(&[]);
     for (i, child) in kids.iter().enumerate() {
-        write_span(
-            out,
-            child,
-            children,
-            &child_prefix,
-            Some(i + 1 == kids.len()),
-        );
+        write_span(out, child, children, &child_prefix, Some(i + 1 == kids.len()));
     }
 }
 
@@ -117,10 +108,7 @@ fn describe(span: &Span) -> String {
         .duration_ns()
         .map(format::duration_ns)
         .unwrap_or_else(|| "(running)".to_string());
-    let mut line = format!(
-        "{} [{span_type}] {} {duration}",
-        span.name, span.status.status_code
-    );
+    let mut line = format!("{} [{span_type}] {} {duration}", span.name, span.status.status_code);
     let mut extras = Vec::new();
     if let Some(model) = span.model_name() {
         extras.push(model);
@@ -134,12 +122,7 @@ fn describe(span: &Span) -> String {
     if let Some(outputs) = span.outputs() {
         let documents = outputs
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter(|d| d.get("page_content").is_some())
-                    .count()
-            })
+            .map(|items| items.iter().filter(|d| d.get("page_content").is_some()).count())
             .unwrap_or(0);
         if documents > 0 {
             extras.push(format!("{documents} document(s)"));
@@ -169,9 +152,7 @@ fn describe(span: &Span) -> String {
     let other_events = span
         .events
         .iter()
-        .filter(|e| {
-            !e.name.starts_with(keys::CHUNK_EVENT_PREFIX) && e.name != keys::EXCEPTION_EVENT
-        })
+        .filter(|e| !e.name.starts_with(keys::CHUNK_EVENT_PREFIX) && e.name != keys::EXCEPTION_EVENT)
         .count();
     if other_events > 0 {
         extras.push(format!("{other_events} event(s)"));

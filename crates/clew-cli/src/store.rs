@@ -67,8 +67,8 @@ impl StoreLocation {
         // four slashes before an absolute path, which reads the same whether two or three
         // slashes mark a relative path.
         let path = PathBuf::from(value);
-        let absolute = std::path::absolute(&path)
-            .with_context(|| format!("invalid store path {value:?} (from {source})"))?;
+        let absolute =
+            std::path::absolute(&path).with_context(|| format!("invalid store path {value:?} (from {source})"))?;
         Ok(StoreLocation {
             uri: format!("sqlite:///{}", absolute.display()),
             path,
@@ -90,7 +90,10 @@ impl StoreLocation {
         if mode == OpenMode::MustExist {
             match std::fs::metadata(&self.path) {
                 Ok(meta) if meta.is_dir() => {
-                    bail!("cannot open the trace store {path} (from {}): it is a directory, not a store file", self.source)
+                    bail!(
+                        "cannot open the trace store {path} (from {}): it is a directory, not a store file",
+                        self.source
+                    )
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -115,10 +118,7 @@ mod tests {
         let rel = StoreLocation::parse("data/traces.db", "test").unwrap();
         assert_eq!(rel.path, PathBuf::from("data/traces.db"));
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(
-            rel.uri,
-            format!("sqlite:///{}", cwd.join("data/traces.db").display())
-        );
+        assert_eq!(rel.uri, format!("sqlite:///{}", cwd.join("data/traces.db").display()));
         let abs = StoreLocation::parse("/tmp/x/traces.db", "test").unwrap();
         assert_eq!(abs.uri, "sqlite:////tmp/x/traces.db");
         assert_eq!(abs.path, PathBuf::from("/tmp/x/traces.db"));
@@ -138,10 +138,7 @@ mod tests {
         let path = dir.path().join("missing.db");
         let location = StoreLocation::parse(path.to_str().unwrap(), "test").unwrap();
         let err = location.open(OpenMode::MustExist).unwrap_err().to_string();
-        assert!(
-            err.contains("does not exist") && err.contains("missing.db"),
-            "{err}"
-        );
+        assert!(err.contains("does not exist") && err.contains("missing.db"), "{err}");
         assert!(!path.exists());
     }
 }

@@ -18,11 +18,7 @@ const PREVIEW_CHARS: usize = 60;
 #[derive(Args, Debug)]
 pub struct ListArgs {
     /// Only traces in this experiment (by id); repeat for several. Default: every experiment.
-    #[arg(
-        long = "experiment",
-        value_name = "ID",
-        conflicts_with = "experiment_name"
-    )]
+    #[arg(long = "experiment", value_name = "ID", conflicts_with = "experiment_name")]
     pub experiment_ids: Vec<String>,
     /// Only traces in the experiment with this name.
     #[arg(long, value_name = "NAME")]
@@ -43,12 +39,7 @@ pub struct GetArgs {
 }
 
 /// `traces list` (no filter) and `traces search` (a filter).
-pub fn list(
-    location: &StoreLocation,
-    args: &ListArgs,
-    filter: Option<&str>,
-    output: Output,
-) -> anyhow::Result<()> {
+pub fn list(location: &StoreLocation, args: &ListArgs, filter: Option<&str>, output: Output) -> anyhow::Result<()> {
     // Check the syntax first so a typo is reported with its position even if the store is missing.
     if let Some(filter) = filter {
         parse_filter(filter).map_err(|e| invalid_filter(filter, &e))?;
@@ -130,13 +121,7 @@ fn experiment_ids(store: &SqliteStore, args: &ListArgs) -> anyhow::Result<Vec<St
 pub fn get(location: &StoreLocation, args: &GetArgs, output: Output) -> anyhow::Result<()> {
     let store = location.open(OpenMode::MustExist)?;
     let trace = crate::runtime::block_on(store.get_trace(&args.trace_id))?
-        .with_context(|| {
-            format!(
-                "cannot read trace {} from {}",
-                args.trace_id,
-                location.path.display()
-            )
-        })?
+        .with_context(|| format!("cannot read trace {} from {}", args.trace_id, location.path.display()))?
         .ok_or_else(|| anyhow!("no trace {} in {}", args.trace_id, location.path.display()))?;
     match output {
         Output::Json => println!("{}", trace_to_json_pretty(&trace)),
@@ -147,17 +132,11 @@ pub fn get(location: &StoreLocation, args: &GetArgs, output: Output) -> anyhow::
 
 /// The filter with a caret under the position the parser reported.
 fn invalid_filter(filter: &str, error: &FilterError) -> InvalidInput {
-    InvalidInput(format!(
-        "{error}\n  {filter}\n  {}",
-        caret(filter, error.position)
-    ))
+    InvalidInput(format!("{error}\n  {filter}\n  {}", caret(filter, error.position)))
 }
 
 fn invalid_order_by(order_by: &[String], error: &FilterError) -> InvalidInput {
-    InvalidInput(format!(
-        "invalid --order-by {order_by:?}: {}",
-        error.message
-    ))
+    InvalidInput(format!("invalid --order-by {order_by:?}: {}", error.message))
 }
 
 /// Spaces up to the character at byte offset `position`, then `^`.
@@ -176,10 +155,7 @@ mod tests {
         let error = parse_filter(filter).unwrap_err();
         let message = invalid_filter(filter, &error).0;
         let lines: Vec<&str> = message.lines().collect();
-        assert!(
-            lines[0].contains(&format!("position {}", error.position)),
-            "{message}"
-        );
+        assert!(lines[0].contains(&format!("position {}", error.position)), "{message}");
         assert_eq!(lines[2].find('^').unwrap() - 2, error.position);
     }
 }

@@ -38,11 +38,7 @@ fn list_table_shows_every_trace_with_its_columns() {
         "Tokens",
         "Request",
     ] {
-        assert!(
-            run.stdout.contains(header),
-            "missing column {header}:\n{}",
-            run.stdout
-        );
+        assert!(run.stdout.contains(header), "missing column {header}:\n{}", run.stdout);
     }
     for id in ids {
         assert!(run.stdout.contains(id.as_str()), "missing {id}");
@@ -50,11 +46,7 @@ fn list_table_shows_every_trace_with_its_columns() {
     assert!(run.stdout.contains("rag_pipeline") && run.stdout.contains("ERROR"));
     assert!(run.stdout.contains("12 trace(s)"));
     // The RAG row: 4 spans and the question as the request preview.
-    let rag_row = run
-        .stdout
-        .lines()
-        .find(|l| l.contains("rag_pipeline"))
-        .unwrap();
+    let rag_row = run.stdout.lines().find(|l| l.contains("rag_pipeline")).unwrap();
     assert!(rag_row.contains(" 4 "), "{rag_row}");
     assert!(rag_row.contains("{\"question\": "), "{rag_row}");
 }
@@ -70,10 +62,7 @@ fn list_table_shows_request_time_in_local_time() {
     let id = json[0]["trace_id"].as_str().unwrap();
     let iso = json[0]["request_time"].as_str().unwrap(); // e.g. 2026-11-21T06:34:37.123Z
     let expected = format!("{} {}", &iso[..10], &iso[11..19]);
-    let table = sandbox
-        .clew(&["traces", "list", "--max-results", "1"])
-        .ok()
-        .stdout;
+    let table = sandbox.clew(&["traces", "list", "--max-results", "1"]).ok().stdout;
     let row = table
         .lines()
         .find(|l| l.contains(id))
@@ -158,9 +147,7 @@ fn list_honours_max_results_order_by_and_experiment_selection() {
     let missing = sandbox.clew(&["traces", "list", "--experiment-name", "no-such-experiment"]);
     assert_eq!(missing.code, 1);
     assert!(
-        missing
-            .stderr
-            .contains("no experiment named \"no-such-experiment\""),
+        missing.stderr.contains("no experiment named \"no-such-experiment\""),
         "{}",
         missing.stderr
     );
@@ -170,13 +157,7 @@ fn list_honours_max_results_order_by_and_experiment_selection() {
 fn search_filters_by_status_and_tag() {
     let (sandbox, _) = sandbox();
     let errors = sandbox
-        .clew(&[
-            "--json",
-            "traces",
-            "search",
-            "--filter",
-            "trace.status = 'ERROR'",
-        ])
+        .clew(&["--json", "traces", "search", "--filter", "trace.status = 'ERROR'"])
         .ok()
         .json();
     let errors = errors.as_array().unwrap();
@@ -186,20 +167,12 @@ fn search_filters_by_status_and_tag() {
         .all(|t| t["state"] == "ERROR" && t["tags"]["demo.scenario"] == "error"));
 
     let agents = sandbox
-        .clew(&[
-            "--json",
-            "traces",
-            "search",
-            "--filter",
-            "tags.demo.scenario = 'agent'",
-        ])
+        .clew(&["--json", "traces", "search", "--filter", "tags.demo.scenario = 'agent'"])
         .ok()
         .json();
     assert_eq!(agents.as_array().unwrap().len(), 2);
 
-    let table = sandbox
-        .clew(&["traces", "search", "-f", "trace.status = 'ERROR'"])
-        .ok();
+    let table = sandbox.clew(&["traces", "search", "-f", "trace.status = 'ERROR'"]).ok();
     assert!(
         table.stdout.contains("sql_agent") && !table.stdout.contains("rag_pipeline"),
         "{}",
@@ -207,12 +180,7 @@ fn search_filters_by_status_and_tag() {
     );
 
     let none = sandbox
-        .clew(&[
-            "traces",
-            "search",
-            "--filter",
-            "tags.demo.scenario = 'nothing'",
-        ])
+        .clew(&["traces", "search", "--filter", "tags.demo.scenario = 'nothing'"])
         .ok();
     assert!(none.stdout.contains("No traces found"), "{}", none.stdout);
 }
@@ -222,22 +190,10 @@ fn an_invalid_filter_exits_2_and_points_at_the_position() {
     let (sandbox, _) = sandbox();
     let run = sandbox.clew(&["traces", "search", "--filter", "trace.stat = 'OK'"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("invalid filter at position 6"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("did you mean 'status'"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("invalid filter at position 6"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean 'status'"), "{}", run.stderr);
     // The caret line points under `stat`.
-    let caret_line = run
-        .stderr
-        .lines()
-        .find(|l| l.trim() == "^")
-        .expect("caret line");
+    let caret_line = run.stderr.lines().find(|l| l.trim() == "^").expect("caret line");
     let filter_line = run
         .stderr
         .lines()
@@ -249,11 +205,7 @@ fn an_invalid_filter_exits_2_and_points_at_the_position() {
 
     let unquoted = sandbox.clew(&["traces", "search", "--filter", "trace.status = OK"]);
     assert_eq!(unquoted.code, 2);
-    assert!(
-        unquoted.stderr.contains("position 15"),
-        "{}",
-        unquoted.stderr
-    );
+    assert!(unquoted.stderr.contains("position 15"), "{}", unquoted.stderr);
 
     let bad_order = sandbox.clew(&["traces", "list", "--order-by", "bogus DESC"]);
     assert_eq!(bad_order.code, 2);
@@ -268,43 +220,22 @@ fn an_invalid_filter_exits_2_and_points_at_the_position() {
 fn get_prints_an_indented_span_tree() {
     let (sandbox, _) = sandbox();
     let agents = sandbox
-        .clew(&[
-            "--json",
-            "traces",
-            "search",
-            "--filter",
-            "tags.demo.scenario = 'agent'",
-        ])
+        .clew(&["--json", "traces", "search", "--filter", "tags.demo.scenario = 'agent'"])
         .ok()
         .json();
     let id = agents[0]["trace_id"].as_str().unwrap();
     let run = sandbox.clew(&["traces", "get", id]).ok();
     let out = &run.stdout;
-    assert!(
-        out.starts_with(&format!("Trace {id}  travel_agent")),
-        "{out}"
-    );
+    assert!(out.starts_with(&format!("Trace {id}  travel_agent")), "{out}");
     assert!(out.contains("state OK"), "{out}");
     assert!(out.contains("tokens: 615 total"), "{out}");
-    let tree: Vec<&str> = out
-        .lines()
-        .skip_while(|l| !l.starts_with("travel_agent"))
-        .collect();
+    let tree: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("travel_agent")).collect();
     assert!(tree[0].starts_with("travel_agent [AGENT] OK "), "{out}");
-    assert!(
-        tree[1].starts_with("├─ chat_completion [CHAT_MODEL] OK "),
-        "{out}"
-    );
-    assert!(
-        tree[1].contains("tool calls: get_weather, search_flights"),
-        "{out}"
-    );
+    assert!(tree[1].starts_with("├─ chat_completion [CHAT_MODEL] OK "), "{out}");
+    assert!(tree[1].contains("tool calls: get_weather, search_flights"), "{out}");
     assert!(tree[2].starts_with("├─ get_weather [TOOL] OK "), "{out}");
     assert!(tree[3].starts_with("├─ search_flights [TOOL] OK "), "{out}");
-    assert!(
-        tree[4].starts_with("└─ chat_completion [CHAT_MODEL] OK "),
-        "{out}"
-    );
+    assert!(tree[4].starts_with("└─ chat_completion [CHAT_MODEL] OK "), "{out}");
     assert!(
         tree[0].contains(" s") || tree[0].contains(" ms"),
         "a duration: {}",
@@ -312,13 +243,7 @@ fn get_prints_an_indented_span_tree() {
     );
 
     let errors = sandbox
-        .clew(&[
-            "--json",
-            "traces",
-            "search",
-            "--filter",
-            "trace.status = 'ERROR'",
-        ])
+        .clew(&["--json", "traces", "search", "--filter", "trace.status = 'ERROR'"])
         .ok()
         .json();
     let error_tree = sandbox
@@ -326,8 +251,7 @@ fn get_prints_an_indented_span_tree() {
         .ok()
         .stdout;
     assert!(
-        error_tree.contains("└─ run_query [TOOL] ERROR")
-            && error_tree.contains("error: QueryError: relation"),
+        error_tree.contains("└─ run_query [TOOL] ERROR") && error_tree.contains("error: QueryError: relation"),
         "{error_tree}"
     );
 }
@@ -351,8 +275,7 @@ fn get_of_an_unknown_trace_fails_with_its_id() {
     let run = sandbox.clew(&["traces", "get", "tr-00000000000000000000000000000000"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr
-            .contains("no trace tr-00000000000000000000000000000000"),
+        run.stderr.contains("no trace tr-00000000000000000000000000000000"),
         "{}",
         run.stderr
     );

@@ -19,8 +19,7 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
     /// Panics with both streams unless the exit code is 0.
     pub fn ok(self) -> Run {
@@ -67,11 +66,7 @@ impl Sandbox {
         for (k, v) in env {
             command.env(k, v);
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = command.output().expect("run clew");
+        let Output { status, stdout, stderr } = command.output().expect("run clew");
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -81,9 +76,7 @@ impl Sandbox {
 
     /// `clew demo --traces n --json` and the trace ids it reports.
     pub fn demo(&self, traces: usize) -> Vec<String> {
-        let run = self
-            .clew(&["--json", "demo", "--traces", &traces.to_string()])
-            .ok();
+        let run = self.clew(&["--json", "demo", "--traces", &traces.to_string()]).ok();
         let ids: Vec<String> = run.json()["trace_ids"]
             .as_array()
             .expect("trace_ids")
