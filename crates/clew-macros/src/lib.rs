@@ -51,11 +51,17 @@
 //!
 //! With tracing disabled the function runs unchanged: no allocation, no serialisation.
 //!
-//! Limitations: a function returning `impl Future` (not `async fn`) is traced as a sync
-//! function, so the span covers only creating the future; `#[async_trait]` methods are traced
-//! the same way (the span does not cover the body); `const fn` cannot be traced; a return
-//! type whose last path segment is `Result<…>` or `Option<…>` must be the standard type (a
-//! different type of that name fails to compile).
+//! A function whose whole body is `Box::pin(async move { … })` and that returns
+//! `Pin<Box<dyn Future<Output = T> …>>` — what `#[async_trait]` makes of an `async fn`, so
+//! `#[clew::trace]` works inside `#[async_trait]` impls — is traced like an `async fn`: the
+//! inputs are taken when it is called, and the span covers the future's run.
+//!
+//! Limitations: another function returning a future (`impl Future`, a hand-written future) is
+//! traced as a sync function, so the span covers only creating the future; streams and
+//! iterators are not traced item by item (MLflow's generator support); `const fn` cannot be
+//! traced; a return type whose last path segment is `Result<…>` or `Option<…>` must be the
+//! standard type (a different type of that name fails to compile); MLflow's
+//! `trace_destination`, `sampling_ratio_override` and `output_reducer` have no equivalent.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
@@ -284,9 +290,8 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
         .attributes
         .iter()
         .map(|(key, value)| quote_spanned!(value.span()=> #span_var.set_attribute(#key, &(#value));));
-    let inputs = if options.skip_all {
-        quote!()
-    } else {
+    // The inputs object as a `String` expression.
+    let inputs_json = {
         let inputs_var = Ident::new("__clew_inputs", mixed);
         let members = recorded.iter().map(|ident| {
             let key_json = format!("\"{}\"", ident.unraw());
@@ -294,15 +299,30 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
                 (&&&#krate::__private::Wrap(&#ident)).__clew_json(#inputs_var.key(#key_json));
             }
         });
-        quote! {
+        quote! {{
+            #[allow(unused_imports)]
+            use #krate::__private::{ViaDebug as _, ViaPlaceholder as _, ViaSerialize as _};
             let mut #inputs_var = #krate::__private::InputsJson::new();
             #(#members)*
-            #span_var.set_inputs_json(#inputs_var.finish());
+            #inputs_var.finish()
+        }}
+    };
+    // A boxed future (`#[async_trait]`): inputs are taken when the function is called, since
+    // the arguments move into the future; the span starts at its first poll.
+    let boxed = if sig.asyncness.is_none() { boxed_async_body(&block, &sig.output) } else { None };
+    let pending_inputs = Ident::new("__clew_pending_inputs", mixed);
+    let inputs = if options.skip_all {
+        quote!()
+    } else if boxed.is_some() {
+        quote! {
+            if let ::core::option::Option::Some(inputs) = #pending_inputs {
+                #span_var.set_inputs_json(inputs);
+            }
         }
+    } else {
+        quote!(#span_var.set_inputs_json(#inputs_json);)
     };
     let setup = quote! {
-        #[allow(unused_imports)]
-        use #krate::__private::{ViaDebug as _, ViaPlaceholder as _, ViaSerialize as _};
         #span_var.set_function_name(#fn_name);
         #span_type
         #(#attributes)*
@@ -316,7 +336,42 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
     let stmts = &block.stmts;
     let fake_return = fake_return(&sig.output, &shape);
 
-    let body = if sig.asyncness.is_some() {
+    let body = if let Some(boxed) = boxed {
+        let BoxedAsync { pin_fn, mut future, output } = boxed;
+        let shape = return_shape(&output);
+        let outputs = outputs_code(&krate, &shape, &span_var, &result_var);
+        let inner_fake_return = crate::fake_return(&output, &shape);
+        if !inner_fake_return.is_empty() {
+            future.block.stmts.insert(0, syn::parse2(inner_fake_return)?);
+        }
+        let take_inputs = if options.skip_all {
+            quote!()
+        } else {
+            quote! {
+                let #pending_inputs: ::core::option::Option<::std::string::String> =
+                    if #krate::is_enabled() { ::core::option::Option::Some(#inputs_json) } else { ::core::option::Option::None };
+            }
+        };
+        quote! {
+            #take_inputs
+            #pin_fn(async move {
+                let #span_var = #krate::__private::start_detached(#span_name);
+                if #span_var.is_recording() {
+                    #setup
+                }
+                let mut #guard_var = #krate::__private::AsyncSpanGuard::new(#span_var);
+                let #result_var = #krate::__private::Instrumented::new(#future, #guard_var.span()).await;
+                #guard_var.complete();
+                {
+                    let #span_var: &#krate::LiveSpan = #guard_var.span();
+                    if #span_var.is_recording() {
+                        #outputs
+                    }
+                }
+                #result_var
+            })
+        }
+    } else if sig.asyncness.is_some() {
         quote! {
             let #span_var = #krate::__private::start_detached(#span_name);
             if #span_var.is_recording() {
@@ -375,6 +430,64 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
             #(#inner_attrs)*
             #body
         }
+    })
+}
+
+/// A body that is only `Box::pin(async move { … })` in a function returning
+/// `Pin<Box<dyn Future<Output = T> …>>`: what `#[async_trait]` makes of an `async fn`.
+struct BoxedAsync {
+    pin_fn: syn::ExprPath,
+    future: syn::ExprAsync,
+    output: ReturnType,
+}
+
+fn boxed_async_body(block: &syn::Block, output: &ReturnType) -> Option<BoxedAsync> {
+    let ReturnType::Type(arrow, ty) = output else { return None };
+    let output_ty = future_output_type(ty)?;
+    let [syn::Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else { return None };
+    let Expr::Path(pin_fn) = &*call.func else { return None };
+    let names: Vec<String> = pin_fn.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    if !names.ends_with(&["Box".to_string(), "pin".to_string()]) || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(future)) = call.args.first() else { return None };
+    future.capture?;
+    Some(BoxedAsync {
+        pin_fn: pin_fn.clone(),
+        future: future.clone(),
+        output: ReturnType::Type(*arrow, Box::new(output_ty.clone())),
+    })
+}
+
+/// The first type argument of a type whose last path segment is `name`: `Box<T>` → `T`.
+fn first_type_arg<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(path) = strip_groups(ty) else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    }
+}
+
+/// `T` in `Pin<Box<dyn Future<Output = T> + …>>`.
+fn future_output_type(ty: &Type) -> Option<&Type> {
+    let object = first_type_arg(first_type_arg(ty, "Pin")?, "Box")?;
+    let Type::TraitObject(object) = strip_groups(object) else { return None };
+    object.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(trait_bound) = bound else { return None };
+        let last = trait_bound.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
     })
 }
 
