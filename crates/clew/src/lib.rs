@@ -119,7 +119,8 @@ pub mod __private;
 /// stays current at every poll, across `.await`s and threads. To carry it into
 /// `tokio::spawn`, use [`context::FutureExt::with_current_context`]. A future dropped before
 /// it completes (`select!`, a timeout) ends its span with an exception `Cancelled`, status
-/// ERROR.
+/// ERROR. Methods in `#[async_trait]` impls (bodies `Box::pin(async move { … })`) are traced
+/// the same way.
 ///
 /// ```
 /// # let memory = clew::MemoryDestination::new(); clew::set_destination(memory.clone());
