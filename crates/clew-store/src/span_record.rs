@@ -29,6 +29,8 @@ pub struct SpanRecord {
     pub user_id: Option<String>,
     /// MLflow span JSON: the searchable content.
     pub content: String,
+    /// `content` encoded for storage ([`payload::encode`]).
+    pub payload: Vec<u8>,
 }
 
 /// Token counts of one span or a whole trace.
@@ -101,8 +103,17 @@ impl SpanRecord {
             token_usage: span.get_attribute(keys::CHAT_TOKEN_USAGE).as_ref().and_then(TokenUsage::from_json),
             session_id: string_attribute(SESSION_ID_ATTRIBUTE),
             user_id: string_attribute(USER_ID_ATTRIBUTE),
+            payload: Vec::new(),
             content: payload::span_json(span),
         }
+        .with_payload()
+    }
+}
+
+impl SpanRecord {
+    fn with_payload(mut self) -> SpanRecord {
+        self.payload = payload::encode(&self.content);
+        self
     }
 }
 

@@ -17,6 +17,7 @@ pub mod schema;
 mod write_ops;
 mod writer;
 
+use crate::span_record::SpanRecord;
 use crate::sql::search::{compile_search, SqlParam};
 use crate::{
     page_token, DeleteTraces, SearchTracesRequest, StoreError, StoreResult, TracePage, TraceStore,
@@ -116,7 +117,8 @@ impl SqliteStore {
         }
         let mut conn = schema::open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
-        let writer = Writer::start(conn)?;
+        write_ops::create_span_index_queue(&conn)?;
+        let writer = Writer::start(conn, write_ops::flush_span_index)?;
         let readers = ReaderPool::new(path.clone());
         Ok(SqliteStore { inner: Arc::new(Inner { writer, readers, path, _temp_dir: temp_dir }) })
     }
@@ -126,10 +128,12 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// Runs `work` on the writer thread; it may run twice (see `writer`), so it must be an
+    /// idempotent function of what it captured.
     async fn write<R, F>(&self, work: F) -> StoreResult<R>
     where
         R: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
+        F: Fn(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
     {
         self.inner.writer.run(work).await
     }
@@ -141,6 +145,20 @@ impl SqliteStore {
     {
         self.inner.readers.run(read).await
     }
+}
+
+/// Spans above which serialising and compressing moves to a blocking thread.
+const PREPARE_INLINE_MAX_SPANS: usize = 64;
+
+/// Runs the CPU part of a write (span JSON, compression) on the caller's side, so the single
+/// writer thread only runs SQL; big batches go to a blocking thread.
+async fn prepare<T: Send + 'static>(spans: usize, work: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
+    if spans <= PREPARE_INLINE_MAX_SPANS {
+        return Ok(work());
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Internal(format!("preparing spans failed: {e}")))
 }
 
 fn to_sql_values(params: &[SqlParam]) -> Vec<rusqlite::types::Value> {
@@ -185,14 +203,29 @@ impl TraceStore for SqliteStore {
             return Ok(());
         }
         let experiment_id = experiment_id.to_string();
-        self.write(move |conn| write_ops::log_spans(conn, &experiment_id, &spans)).await
+        let records = prepare(spans.len(), move || spans.iter().map(SpanRecord::from_span).collect::<Vec<_>>()).await?;
+        self.write(move |conn| write_ops::log_spans(conn, &experiment_id, &records)).await
     }
 
     async fn write_traces(&self, traces: Vec<Trace>) -> StoreResult<()> {
         if traces.is_empty() {
             return Ok(());
         }
-        self.write(move |conn| traces.iter().try_for_each(|trace| write_ops::write_trace(conn, trace))).await
+        let span_count = traces.iter().map(|t| t.data.spans.len()).sum();
+        let prepared = prepare(span_count, move || {
+            traces
+                .into_iter()
+                .map(|t| {
+                    let records: Vec<SpanRecord> = t.data.spans.iter().map(SpanRecord::from_span).collect();
+                    (t.info, records)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        self.write(move |conn| {
+            prepared.iter().try_for_each(|(info, records)| write_ops::write_trace(conn, info, records))
+        })
+        .await
     }
 
     async fn get_trace_info(&self, trace_id: &str) -> StoreResult<Option<TraceInfo>> {
@@ -271,5 +304,107 @@ impl TraceStore for SqliteStore {
 
     async fn delete_traces(&self, request: DeleteTraces) -> StoreResult<usize> {
         self.write(move |conn| write_ops::delete_traces(conn, &request)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::{simple_trace, with_attr};
+
+    /// The SQLite query plan of a search, one line per step.
+    fn query_plan(store: &SqliteStore, filter: &str) -> String {
+        let filter = parse_filter(filter).expect("valid filter");
+        let compiled = compile_search(&dialect::SqliteDialect, &["0".to_string()], &filter, &[], 100, 0)
+            .expect("filter compiles");
+        let conn = schema::open_connection(store.path(), true).expect("open");
+        let values = to_sql_values(&compiled.params);
+        let args: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", compiled.sql)).expect("prepare");
+        let rows = stmt.query_map(args.as_slice(), |r| r.get::<_, String>(3)).expect("explain");
+        rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("\n")
+    }
+
+    async fn store_with_data() -> SqliteStore {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let mut traces = Vec::new();
+        for n in 1..=20u128 {
+            let mut trace = simple_trace(n, "0", n as i64, 5, 3);
+            trace.data.spans[1] = with_attr(trace.data.spans[1].clone(), "model", "\"gpt-4o\"");
+            traces.push(trace);
+        }
+        store.write_traces(traces).await.expect("write");
+        store
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn substring_searches_use_the_trigram_index_not_a_span_scan() {
+        let store = store_with_data().await;
+        for filter in [
+            "trace.text LIKE '%question%'",
+            "trace.text ILIKE '%QUESTION%'",
+            "span.content LIKE '%gpt-4o%' AND span.name = 'child-0'",
+            "span.attributes.model = 'gpt-4o'",
+            "span.attributes.model LIKE '%gpt%'",
+        ] {
+            let plan = query_plan(&store, filter);
+            assert!(plan.contains("spans_fts VIRTUAL TABLE"), "{filter}: no FTS lookup in\n{plan}");
+            let scans_spans = plan.lines().any(|l| l.trim() == "SCAN s" || l.trim().starts_with("SCAN s "));
+            assert!(!scans_spans, "{filter}: scans spans in\n{plan}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn span_name_search_uses_its_index() {
+        let store = store_with_data().await;
+        let plan = query_plan(&store, "span.name = 'child-1'");
+        assert!(plan.contains("spans_by_name"), "span.name = must use spans_by_name:\n{plan}");
+    }
+
+    #[test]
+    fn uris_name_files() {
+        assert_eq!(SqliteStore::path_from_uri("sqlite:///abs/x.db").unwrap(), PathBuf::from("/abs/x.db"));
+        assert_eq!(SqliteStore::path_from_uri("sqlite://rel/x.db").unwrap(), PathBuf::from("rel/x.db"));
+        assert_eq!(SqliteStore::path_from_uri("sqlite:///:memory:").unwrap(), PathBuf::from(":memory:"));
+        assert!(matches!(SqliteStore::path_from_uri("file:///x.db"), Err(StoreError::InvalidArgument(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reopening_a_file_keeps_data_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested").join("clew.db");
+        {
+            let store = SqliteStore::open(&path).expect("open");
+            store.write_traces(vec![simple_trace(1, "0", 0, 5, 1)]).await.expect("write");
+        }
+        let store = SqliteStore::open_uri(&format!("sqlite://{}", path.display())).expect("reopen");
+        let trace = store.get_trace(&crate::conformance::trace_id(1)).await.expect("read").expect("kept");
+        assert_eq!(trace.data.spans.len(), 2);
+        let conn = schema::open_connection(&path, true).expect("open");
+        let versions: i64 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0)).expect("count");
+        assert_eq!(versions, schema::SCHEMA_VERSION);
+        let experiments = store.list_experiments().await.expect("list");
+        assert_eq!(experiments.len(), 1, "reopening must not add a second Default experiment");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_proceed_while_writes_are_queued() {
+        let store = store_with_data().await;
+        let writers: Vec<_> = (100..140u128)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { store.write_traces(vec![simple_trace(n, "0", n as i64, 5, 20)]).await })
+            })
+            .collect();
+        let page = store
+            .search_traces(&SearchTracesRequest { filter: Some("trace.text LIKE '%question%'".into()), ..Default::default() })
+            .await
+            .expect("search during writes");
+        assert!(page.traces.len() >= 20);
+        for w in writers {
+            w.await.expect("join").expect("write");
+        }
+        let all = store.search_traces(&SearchTracesRequest::default()).await.expect("search");
+        assert_eq!(all.traces.len(), 60);
     }
 }

@@ -8,7 +8,7 @@ use super::read_ops;
 use super::schema::sqlite_error;
 use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
 use crate::{payload, DeleteTraces, StoreError, StoreResult};
-use clew_model::{keys, Span, Trace, TraceInfo, TraceLocation};
+use clew_model::{keys, TraceInfo, TraceLocation};
 use indexmap::IndexMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -121,46 +121,98 @@ fn ensure_trace_for_spans(
 
 fn upsert_span(conn: &Connection, trace_pk: i64, record: &SpanRecord) -> StoreResult<()> {
     let usage = record.token_usage.unwrap_or_default();
-    let blob = payload::encode(&record.content);
-    let span_pk: i64 = conn
-        .prepare_cached(
-            "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
-                                end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (trace_pk, span_id) DO UPDATE SET
-                 parent_span_id = excluded.parent_span_id, name = excluded.name,
-                 span_type = excluded.span_type, status = excluded.status,
-                 start_time_ns = excluded.start_time_ns, end_time_ns = excluded.end_time_ns,
-                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-                 total_tokens = excluded.total_tokens, session_id = excluded.session_id,
-                 user_id = excluded.user_id, payload = excluded.payload
-             RETURNING span_pk",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    trace_pk,
-                    record.span_id,
-                    record.parent_span_id,
-                    record.name,
-                    record.span_type,
-                    record.status,
-                    record.start_time_ns,
-                    record.end_time_ns,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                    usage.total_tokens,
-                    record.session_id,
-                    record.user_id,
-                    blob,
-                ],
-                |r| r.get(0),
-            )
-        })
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT span_pk FROM spans WHERE trace_pk = ?1 AND span_id = ?2")
+        .and_then(|mut stmt| stmt.query_row(params![trace_pk, record.span_id], |r| r.get(0)).optional())
         .map_err(sqlite_error)?;
-    // A re-sent span replaces its index entry (the FTS table is contentless: rowid = span_pk).
-    conn.prepare_cached("INSERT OR REPLACE INTO spans_fts (rowid, body) VALUES (?1, ?2)")
+    let columns = params![
+        trace_pk,
+        record.span_id,
+        record.parent_span_id,
+        record.name,
+        record.span_type,
+        record.status,
+        record.start_time_ns,
+        record.end_time_ns,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.total_tokens,
+        record.session_id,
+        record.user_id,
+        record.payload,
+    ];
+    let span_pk = match existing {
+        // A re-sent span overwrites the stored one, index entry included. (FTS5 flushes its
+        // pending terms on every delete, so deletes are kept to actual re-sends: a plain
+        // INSERT OR REPLACE for each new span would cost a flush per span.)
+        Some(span_pk) => {
+            conn.prepare_cached(
+                "UPDATE spans SET parent_span_id = ?3, name = ?4, span_type = ?5, status = ?6, start_time_ns = ?7,
+                     end_time_ns = ?8, input_tokens = ?9, output_tokens = ?10, total_tokens = ?11,
+                     session_id = ?12, user_id = ?13, payload = ?14
+                 WHERE trace_pk = ?1 AND span_id = ?2",
+            )
+            .and_then(|mut stmt| stmt.execute(columns))
+            .map_err(sqlite_error)?;
+            let was_pending = conn
+                .prepare_cached("DELETE FROM temp.pending_span_index WHERE rowid = ?1")
+                .and_then(|mut stmt| stmt.execute([span_pk]))
+                .map_err(sqlite_error)?;
+            if was_pending == 0 {
+                conn.prepare_cached("DELETE FROM spans_fts WHERE rowid = ?1")
+                    .and_then(|mut stmt| stmt.execute([span_pk]))
+                    .map_err(sqlite_error)?;
+            }
+            span_pk
+        }
+        None => conn
+            .prepare_cached(
+                "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
+                                    end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id,
+                                    payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 RETURNING span_pk",
+            )
+            .and_then(|mut stmt| stmt.query_row(columns, |r| r.get(0)))
+            .map_err(sqlite_error)?,
+    };
+    // Indexed at commit time (see `flush_span_index`). The FTS table is contentless: its
+    // rowid is the span's key.
+    conn.prepare_cached("INSERT INTO temp.pending_span_index (rowid, body) VALUES (?1, ?2)")
         .and_then(|mut stmt| stmt.execute(params![span_pk, record.content]))
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// Creates the writer connection's queue of span text waiting to be indexed.
+pub(crate) fn create_span_index_queue(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS pending_span_index (rowid INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+    )
+    .map_err(sqlite_error)
+}
+
+/// Moves the queued span text into the FTS index in one statement.
+///
+/// Why a queue: FTS5 flushes its in-memory terms to a new index segment whenever a statement
+/// savepoint opens, and SQLite opens one for most writes inside a transaction once the FTS
+/// table has joined it. Inserting each span's text as it is written would therefore flush
+/// (and later merge) one tiny segment per span; one `INSERT ... SELECT` per transaction
+/// builds one segment. The writer calls this before every commit; deletes call it first so
+/// no queued row can outlive its span.
+pub(crate) fn flush_span_index(conn: &Connection) -> StoreResult<()> {
+    let queued: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.pending_span_index)")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(sqlite_error)?;
+    if !queued {
+        return Ok(());
+    }
+    conn.prepare_cached("INSERT INTO spans_fts (rowid, body) SELECT rowid, body FROM temp.pending_span_index ORDER BY rowid")
+        .and_then(|mut stmt| stmt.execute([]))
+        .map_err(sqlite_error)?;
+    conn.prepare_cached("DELETE FROM temp.pending_span_index")
+        .and_then(|mut stmt| stmt.execute([]))
         .map_err(sqlite_error)?;
     Ok(())
 }
@@ -307,17 +359,16 @@ fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
 }
 
 /// `log_spans`: upserts spans, creating the traces they belong to.
-pub(crate) fn log_spans(conn: &Connection, experiment_id: &str, spans: &[Span]) -> StoreResult<()> {
+pub(crate) fn log_spans(conn: &Connection, experiment_id: &str, spans: &[SpanRecord]) -> StoreResult<()> {
     let experiment = experiment_row(conn, experiment_id)?;
-    let mut by_trace: IndexMap<String, Vec<SpanRecord>> = IndexMap::new();
-    for span in spans {
-        let record = SpanRecord::from_span(span);
-        by_trace.entry(record.trace_id.clone()).or_default().push(record);
+    let mut by_trace: IndexMap<&str, Vec<&SpanRecord>> = IndexMap::new();
+    for record in spans {
+        by_trace.entry(record.trace_id.as_str()).or_default().push(record);
     }
     for (trace_id, records) in by_trace {
         let first_start = records.iter().map(|r| r.start_time_ns).min().unwrap_or(0);
-        let trace_pk = ensure_trace_for_spans(conn, &trace_id, &experiment, first_start)?;
-        for record in &records {
+        let trace_pk = ensure_trace_for_spans(conn, trace_id, &experiment, first_start)?;
+        for record in records {
             upsert_span(conn, trace_pk, record)?;
         }
         upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
@@ -482,12 +533,12 @@ pub(crate) fn start_trace(conn: &Connection, info: &TraceInfo) -> StoreResult<Tr
 }
 
 /// A finished trace, info and spans together (the SDK's local destination).
-pub(crate) fn write_trace(conn: &Connection, trace: &Trace) -> StoreResult<()> {
-    let trace_pk = upsert_info(conn, &trace.info)?;
-    for span in &trace.data.spans {
-        upsert_span(conn, trace_pk, &SpanRecord::from_span(span))?;
+pub(crate) fn write_trace(conn: &Connection, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
+    let trace_pk = upsert_info(conn, info)?;
+    for record in spans {
+        upsert_span(conn, trace_pk, record)?;
     }
-    if !trace.data.spans.is_empty() {
+    if !spans.is_empty() {
         upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
     }
     refresh_trace(conn, trace_pk)
@@ -527,6 +578,7 @@ pub(crate) fn delete_trace_tag(conn: &Connection, trace_id: &str, key: &str) -> 
 /// Deletes traces; their spans, tags, metadata, assessments and index rows go with them
 /// (foreign-key cascades and the `spans_fts_delete` trigger).
 pub(crate) fn delete_traces(conn: &Connection, request: &DeleteTraces) -> StoreResult<usize> {
+    flush_span_index(conn)?;
     match request {
         DeleteTraces::ByIds { experiment_id, trace_ids } => {
             let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };

@@ -2,9 +2,14 @@
 //!
 //! SQLite allows one writer at a time; funnelling every write through one thread turns lock
 //! contention into a queue, and lets the thread commit many jobs in one transaction (group
-//! commit): under load the cost of a commit is shared by every job in it. Each job runs in
-//! its own savepoint, so one failing job does not undo the others, and its caller is
-//! answered only after the commit: an `Ok` means the data is in the database.
+//! commit): under load the cost of a commit is shared by every job in it. A caller is answered
+//! only after the commit: an `Ok` means the data is in the database.
+//!
+//! Jobs share the transaction without savepoints: SQLite's FTS5 flushes its pending index
+//! terms at every savepoint, which would cost a flush per statement. When a job fails, the
+//! whole transaction is rolled back and each job of the batch runs again in a transaction of
+//! its own, so one bad request never takes the others down with it. Jobs are therefore
+//! `Fn`, and must be safe to run twice (they are: every write is an idempotent upsert).
 
 use super::schema::sqlite_error;
 use crate::{StoreError, StoreResult};
@@ -20,7 +25,10 @@ const QUEUE_CAPACITY: usize = 1024;
 const MAX_JOBS_PER_TRANSACTION: usize = 256;
 
 type JobOutput = Box<dyn Any + Send>;
-type Work = Box<dyn FnOnce(&Connection) -> StoreResult<JobOutput> + Send>;
+type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
+
+/// Runs before every commit (the SQLite store moves queued span text into its index).
+pub(crate) type BeforeCommit = fn(&Connection) -> StoreResult<()>;
 
 struct Job {
     work: Work,
@@ -34,11 +42,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection) -> StoreResult<Writer> {
+    pub(crate) fn start(conn: Connection, before_commit: BeforeCommit) -> StoreResult<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("clew-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver))
+            .spawn(move || writer_loop(conn, receiver, before_commit))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer { sender: Some(sender), thread: Some(thread) })
     }
@@ -47,7 +55,7 @@ impl Writer {
     pub(crate) async fn run<R, F>(&self, work: F) -> StoreResult<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        F: Fn(&Connection) -> StoreResult<R> + Send + 'static,
     {
         let sender = self.sender.as_ref().ok_or_else(|| StoreError::Unavailable("store is closed".into()))?;
         let (reply, answer) = oneshot::channel();
@@ -76,7 +84,7 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, before_commit: BeforeCommit) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_JOBS_PER_TRANSACTION {
@@ -85,51 +93,57 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, before_commit);
     }
     // Fold the WAL back into the main file so the database is self-contained when closed.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let message = sqlite_error(e).to_string();
-        for job in batch {
-            let _ = job.reply.send(Err(StoreError::Unavailable(message.clone())));
+fn run_batch(conn: &Connection, batch: Vec<Job>, before_commit: BeforeCommit) {
+    if batch.len() > 1 {
+        match run_in_transaction(conn, &batch, before_commit) {
+            Ok(outputs) => {
+                for (job, output) in batch.into_iter().zip(outputs) {
+                    let _ = job.reply.send(Ok(output));
+                }
+                return;
+            }
+            // Someone's job failed: fall through and give each job its own transaction.
+            Err(_) => {}
         }
-        return;
     }
-    let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        let result = run_job(conn, job.work);
-        outcomes.push((job.reply, result));
-    }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => {
-            for (reply, result) in outcomes {
-                let _ = reply.send(result);
-            }
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            let message = format!("commit failed: {}", sqlite_error(e));
-            for (reply, result) in outcomes {
-                let _ = reply.send(result.and(Err(StoreError::Unavailable(message.clone()))));
-            }
-        }
+        let result = run_in_transaction(conn, std::slice::from_ref(&job), before_commit).map(|mut outputs| outputs.remove(0));
+        let _ = job.reply.send(result);
     }
 }
 
-/// Runs one job in a savepoint; on error (or panic) only its own changes are undone.
-fn run_job(conn: &Connection, work: Work) -> StoreResult<JobOutput> {
-    conn.execute_batch("SAVEPOINT job").map_err(sqlite_error)?;
-    let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Internal("a store write panicked; it was rolled back".into())));
-    if result.is_err() {
-        if let Err(e) = conn.execute_batch("ROLLBACK TO job") {
-            return Err(sqlite_error(e));
+/// Runs `jobs` in one transaction: all commit, or none (the first error is returned).
+fn run_in_transaction(conn: &Connection, jobs: &[Job], before_commit: BeforeCommit) -> StoreResult<Vec<JobOutput>> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StoreError::Unavailable(sqlite_error(e).to_string()))?;
+    let mut outputs = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match run_job(conn, &job.work) {
+            Ok(output) => outputs.push(output),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
         }
     }
-    conn.execute_batch("RELEASE job").map_err(sqlite_error)?;
-    result
+    if let Err(e) = before_commit(conn) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(StoreError::Unavailable(format!("commit failed: {}", sqlite_error(e))));
+    }
+    Ok(outputs)
+}
+
+/// Runs one job, turning a panic into an error (the writer thread must survive it).
+fn run_job(conn: &Connection, work: &Work) -> StoreResult<JobOutput> {
+    catch_unwind(AssertUnwindSafe(|| work(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Internal("a store write panicked; it was rolled back".into())))
 }

@@ -107,7 +107,8 @@ CREATE VIRTUAL TABLE spans_fts USING fts5 (
     body,
     content = '',
     contentless_delete = 1,
-    tokenize = 'trigram'
+    tokenize = 'trigram',
+    detail = none
 );
 
 -- Keep the index in step however a span row goes away (re-send, trace delete cascade).
