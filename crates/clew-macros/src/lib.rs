@@ -315,8 +315,8 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
         quote!()
     } else if boxed.is_some() {
         quote! {
-            if let ::core::option::Option::Some(inputs) = #pending_inputs {
-                #span_var.set_inputs_json(inputs);
+            if let ::core::option::Option::Some(#pending_inputs) = #pending_inputs {
+                #span_var.set_inputs_json(#pending_inputs);
             }
         }
     } else {
@@ -352,49 +352,19 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
                     if #krate::is_enabled() { ::core::option::Option::Some(#inputs_json) } else { ::core::option::Option::None };
             }
         };
+        let run = run_async(&krate, &span_name, &setup, future.into_token_stream(), &outputs);
         quote! {
             #take_inputs
-            #pin_fn(async move {
-                let #span_var = #krate::__private::start_detached(#span_name);
-                if #span_var.is_recording() {
-                    #setup
-                }
-                let mut #guard_var = #krate::__private::AsyncSpanGuard::new(#span_var);
-                let #result_var = #krate::__private::Instrumented::new(#future, #guard_var.span()).await;
-                #guard_var.complete();
-                {
-                    let #span_var: &#krate::LiveSpan = #guard_var.span();
-                    if #span_var.is_recording() {
-                        #outputs
-                    }
-                }
-                #result_var
-            })
+            #pin_fn(async move { #run })
         }
     } else if sig.asyncness.is_some() {
-        quote! {
-            let #span_var = #krate::__private::start_detached(#span_name);
-            if #span_var.is_recording() {
-                #setup
+        let future = quote! {
+            async move {
+                #fake_return
+                #(#stmts)*
             }
-            let mut #guard_var = #krate::__private::AsyncSpanGuard::new(#span_var);
-            let #result_var = #krate::__private::Instrumented::new(
-                async move {
-                    #fake_return
-                    #(#stmts)*
-                },
-                #guard_var.span(),
-            )
-            .await;
-            #guard_var.complete();
-            {
-                let #span_var: &#krate::LiveSpan = #guard_var.span();
-                if #span_var.is_recording() {
-                    #outputs
-                }
-            }
-            #result_var
-        }
+        };
+        run_async(&krate, &span_name, &setup, future, &outputs)
     } else if let ReturnShape::Never = shape {
         quote! {
             let #guard_var = #krate::__private::start_span(#span_name);
@@ -431,6 +401,38 @@ fn expand(options: Options, item: TokenStream2) -> syn::Result<TokenStream2> {
             #body
         }
     })
+}
+
+/// The body of a traced future: starts the span (at first poll, so the parent is the span
+/// current then), runs `future` with the span current at every poll, records the outputs,
+/// and ends the span — as cancelled if dropped before completion.
+fn run_async(
+    krate: &TokenStream2,
+    span_name: &str,
+    setup: &TokenStream2,
+    future: TokenStream2,
+    outputs: &TokenStream2,
+) -> TokenStream2 {
+    let mixed = Span::mixed_site();
+    let span_var = Ident::new("__clew_span", mixed);
+    let result_var = Ident::new("__clew_result", mixed);
+    let guard_var = Ident::new("__clew_guard", mixed);
+    quote! {
+        let #span_var = #krate::__private::start_detached(#span_name);
+        if #span_var.is_recording() {
+            #setup
+        }
+        let mut #guard_var = #krate::__private::AsyncSpanGuard::new(#span_var);
+        let #result_var = #krate::__private::Instrumented::new(#future, #guard_var.span()).await;
+        #guard_var.complete();
+        {
+            let #span_var: &#krate::LiveSpan = #guard_var.span();
+            if #span_var.is_recording() {
+                #outputs
+            }
+        }
+        #result_var
+    }
 }
 
 /// A body that is only `Box::pin(async move { … })` in a function returning
