@@ -32,7 +32,7 @@
 //!   type implements it, else as its `Debug` text, else as `"<unserializable: Type>"`: any
 //!   argument type compiles. Inputs are taken by reference before the body runs.
 //! * outputs: the return value, the same way. `()` and `None` give `null`. For a return type
-//!   spelled `…Result<T, E>` (`Result`, `io::Result`, `anyhow::Result`, …): `Ok(v)` gives
+//!   spelled `…Result<…>` (`Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`, `fmt::Result`): `Ok(v)` gives
 //!   outputs `v`; `Err(e)` is recorded as an exception (event `exception` with the error's
 //!   type, its `Display` — or `Debug` — message, and its `source()` chain as the stack trace;
 //!   status ERROR `"Type: message"`), outputs stay unset, and the `Err` is returned unchanged.
@@ -538,15 +538,9 @@ fn return_shape(output: &ReturnType) -> ReturnShape {
         Type::Tuple(t) if t.elems.is_empty() => ReturnShape::Unit,
         Type::Never(_) => ReturnShape::Never,
         Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
-            Some(last) if matches!(last.arguments, syn::PathArguments::AngleBracketed(_)) => {
-                if last.ident == "Result" {
-                    ReturnShape::Result
-                } else if last.ident == "Option" {
-                    ReturnShape::Option
-                } else {
-                    ReturnShape::Value
-                }
-            }
+            // `fmt::Result` is an alias without arguments.
+            Some(last) if last.ident == "Result" => ReturnShape::Result,
+            Some(last) if last.ident == "Option" && !last.arguments.is_empty() => ReturnShape::Option,
             _ => ReturnShape::Value,
         },
         _ => ReturnShape::Value,
@@ -715,7 +709,8 @@ mod tests {
         assert_eq!(shape("anyhow::Result<()>"), "result");
         assert_eq!(shape("Option<&str>"), "option");
         assert_eq!(shape("Vec<u8>"), "value");
-        assert_eq!(shape("Result"), "value");
+        assert_eq!(shape("std::fmt::Result"), "result");
+        assert_eq!(shape("Option"), "value");
         assert_eq!(shape("impl Iterator<Item = u8>"), "value");
     }
 }

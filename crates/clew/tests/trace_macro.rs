@@ -640,3 +640,22 @@ fn unusual_signatures_compile_and_record() {
     assert_eq!(by_name(8).status.status_code, SpanStatusCode::Error);
     assert_eq!(by_name(2).status.status_code, SpanStatusCode::Error);
 }
+
+struct Celsius(f64);
+
+impl std::fmt::Display for Celsius {
+    #[clew::trace]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1}°C", self.0)
+    }
+}
+
+#[test]
+fn fmt_result_without_arguments_is_a_result() {
+    let traces = record(|| assert_eq!(Celsius(21.5).to_string(), "21.5°C"));
+    let s = span(only_trace(&traces), "fmt");
+    assert_eq!(raw(s, "mlflow.spanOutputs"), Some("null"));
+    assert_eq!(s.status.status_code, SpanStatusCode::Ok);
+    // A Formatter is not Serialize: it is recorded by its Debug text.
+    assert!(s.inputs().unwrap().get("f").is_some());
+}
