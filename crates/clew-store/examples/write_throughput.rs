@@ -28,6 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batch = 100u128;
 
     let store = SqliteStore::open_in_memory()?;
+    // Measure acknowledged writes alone, then indexing alone.
+    store.set_background_indexing(false);
     let started = Instant::now();
     let mut pending = Vec::new();
     for first in (0..traces).step_by(batch as usize) {
@@ -45,6 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         spans / elapsed,
         traces as f64 / elapsed
     );
+    let started = Instant::now();
+    let indexed = store.index_pending_spans().await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("indexing: {indexed} spans in {elapsed:.2}s = {:.0} spans/s", indexed as f64 / elapsed);
 
     let store = SqliteStore::open_in_memory()?;
     let started = Instant::now();
@@ -62,7 +68,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         p.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("log_spans (5-span batches, concurrent): {:.0} spans/s", spans / elapsed);
+    println!("log_spans (5-span batches, concurrent, background indexing on): {:.0} spans/s", spans / elapsed);
+    let started = Instant::now();
+    let page = store
+        .search_traces(&clew_store::SearchTracesRequest {
+            filter: Some("trace.text LIKE '%Question 77-3%'".into()),
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "trace.text search with {} spans unindexed: {} hit(s) in {:.1} ms",
+        store.unindexed_span_count().await?,
+        page.traces.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    store.index_pending_spans().await?;
 
     let started = Instant::now();
     let page = store

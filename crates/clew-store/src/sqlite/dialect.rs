@@ -10,11 +10,15 @@ const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 pub(crate) struct SqliteDialect;
 
 impl SqliteDialect {
-    /// `s.span_pk IN (<FTS candidates>)`, or `None` when no fragment is long enough.
+    /// `s.span_pk IN (<candidates>)`: the index's matches plus the spans not indexed yet (the
+    /// background indexer may lag behind writes); `None` when no fragment is long enough.
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
         let expression = fts_match_expression(fragments)?;
         let ph = params.bind(self, SqlParam::Text(expression));
-        Some(format!("s.span_pk IN (SELECT rowid FROM spans_fts WHERE spans_fts MATCH {ph})"))
+        Some(format!(
+            "s.span_pk IN (SELECT rowid FROM spans_fts WHERE spans_fts MATCH {ph} \
+             UNION ALL SELECT span_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM span_index_state))"
+        ))
     }
 }
 

@@ -28,6 +28,7 @@ use clew_model::{Experiment, Span, Trace, TraceInfo};
 use readers::ReaderPool;
 use rusqlite::types::ToSql;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use writer::Writer;
 
@@ -47,6 +48,7 @@ struct Inner {
     // temporary directory (in-memory stores) goes last.
     writer: Writer,
     readers: Arc<ReaderPool>,
+    background_indexing: Arc<AtomicBool>,
     path: PathBuf,
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -117,15 +119,45 @@ impl SqliteStore {
         }
         let mut conn = schema::open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
-        write_ops::create_span_index_queue(&conn)?;
-        let writer = Writer::start(conn, write_ops::flush_span_index)?;
+        let background_indexing = Arc::new(AtomicBool::new(true));
+        let enabled = Arc::clone(&background_indexing);
+        let idle_step: writer::IdleStep = Box::new(move |conn| {
+            if !enabled.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            Ok(write_ops::index_pending_spans(conn, SPANS_PER_INDEX_STEP)? == SPANS_PER_INDEX_STEP)
+        });
+        let writer = Writer::start(conn, idle_step)?;
         let readers = ReaderPool::new(path.clone());
-        Ok(SqliteStore { inner: Arc::new(Inner { writer, readers, path, _temp_dir: temp_dir }) })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer, readers, background_indexing, path, _temp_dir: temp_dir }),
+        })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Indexes every span not yet in the substring index and returns how many it indexed.
+    ///
+    /// The writer indexes new spans in the background whenever it is idle, and searches are
+    /// correct either way (spans past the index are checked directly), so this is only for
+    /// benchmarks and for tests that want the indexed path.
+    pub async fn index_pending_spans(&self) -> StoreResult<usize> {
+        self.write(|conn| write_ops::index_pending_spans(conn, usize::MAX)).await
+    }
+
+    /// Turns background indexing of span text on or off (on by default). Off suits a bulk
+    /// import that calls [`SqliteStore::index_pending_spans`] at the end; searches stay correct
+    /// meanwhile, scanning the spans not indexed yet.
+    pub fn set_background_indexing(&self, enabled: bool) {
+        self.inner.background_indexing.store(enabled, Ordering::Relaxed);
+    }
+
+    /// How many spans are not in the substring index yet.
+    pub async fn unindexed_span_count(&self) -> StoreResult<i64> {
+        self.read(write_ops::unindexed_span_count).await
     }
 
     /// Runs `work` on the writer thread; it may run twice (see `writer`), so it must be an
@@ -146,6 +178,10 @@ impl SqliteStore {
         self.inner.readers.run(read).await
     }
 }
+
+/// Spans indexed per background step: big enough to amortise the index flush, small enough
+/// that a waiting write is not held up for long.
+const SPANS_PER_INDEX_STEP: usize = 2000;
 
 /// Spans above which serialising and compressing moves to a blocking thread.
 const PREPARE_INLINE_MAX_SPANS: usize = 64;
@@ -359,6 +395,72 @@ mod tests {
         let store = store_with_data().await;
         let plan = query_plan(&store, "span.name = 'child-1'");
         assert!(plan.contains("spans_by_name"), "span.name = must use spans_by_name:\n{plan}");
+    }
+
+    async fn text_search(store: &SqliteStore, filter: &str) -> Vec<String> {
+        let request = SearchTracesRequest { filter: Some(filter.into()), ..Default::default() };
+        store.search_traces(&request).await.expect("search").traces.into_iter().map(|t| t.trace_id).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_indexer_catches_up_and_search_agrees_before_and_after() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        store.set_background_indexing(false);
+        store.write_traces((1..=50).map(|n| simple_trace(n, "0", n as i64, 5, 3)).collect()).await.expect("write");
+        assert_eq!(store.unindexed_span_count().await.expect("count"), 200);
+        let before = text_search(&store, "span.content LIKE '%child-2%'").await;
+        assert_eq!(before.len(), 50);
+        store.set_background_indexing(true);
+        // Any write wakes the writer, which then indexes while idle.
+        store.set_trace_tag(&crate::conformance::trace_id(1), "k", "v").await.expect("tag");
+        let mut waited = 0;
+        while store.unindexed_span_count().await.expect("count") > 0 {
+            assert!(waited < 500, "the background indexer did not catch up");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(text_search(&store, "span.content LIKE '%child-2%'").await, before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_resent_span_replaces_its_index_entry() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let v1 = with_attr(crate::conformance::span(1, 1, None, "root", 0, 1), "note", "\"alpha version\"");
+        store.log_spans("0", vec![v1]).await.expect("write v1");
+        store.index_pending_spans().await.expect("index");
+        assert_eq!(text_search(&store, "trace.text LIKE '%alpha version%'").await.len(), 1);
+        let v2 = with_attr(crate::conformance::span(1, 1, None, "root", 0, 1), "note", "\"omega version\"");
+        store.log_spans("0", vec![v2]).await.expect("write v2");
+        for _ in 0..2 {
+            assert!(text_search(&store, "trace.text LIKE '%alpha version%'").await.is_empty());
+            assert_eq!(text_search(&store, "trace.text LIKE '%omega version%'").await.len(), 1);
+            store.index_pending_spans().await.expect("index");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let writes: Vec<_> = (1..=60u128)
+            .map(|n| {
+                let store = store.clone();
+                // Every third write targets an experiment that does not exist.
+                let experiment = if n % 3 == 0 { "999" } else { "0" };
+                tokio::spawn(async move {
+                    store.log_spans(experiment, vec![crate::conformance::span(n, 1, None, "root", 0, 1)]).await
+                })
+            })
+            .collect();
+        for (n, write) in (1..=60u128).zip(writes) {
+            let result = write.await.expect("join");
+            if n % 3 == 0 {
+                assert!(matches!(result, Err(StoreError::NotFound(_))), "write {n}: {result:?}");
+            } else {
+                assert!(result.is_ok(), "write {n}: {result:?}");
+            }
+        }
+        let stored = store.search_traces(&SearchTracesRequest::default()).await.expect("search");
+        assert_eq!(stored.traces.len(), 40);
     }
 
     #[test]

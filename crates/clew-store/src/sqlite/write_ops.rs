@@ -121,100 +121,79 @@ fn ensure_trace_for_spans(
 
 fn upsert_span(conn: &Connection, trace_pk: i64, record: &SpanRecord) -> StoreResult<()> {
     let usage = record.token_usage.unwrap_or_default();
-    let existing: Option<i64> = conn
-        .prepare_cached("SELECT span_pk FROM spans WHERE trace_pk = ?1 AND span_id = ?2")
-        .and_then(|mut stmt| stmt.query_row(params![trace_pk, record.span_id], |r| r.get(0)).optional())
+    // A re-sent span replaces the stored row with a new one: a new key puts it past the index
+    // watermark, so it is (re)indexed like any new span, and the trigger drops its old entry.
+    conn.prepare_cached("DELETE FROM spans WHERE trace_pk = ?1 AND span_id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![trace_pk, record.span_id]))
         .map_err(sqlite_error)?;
-    let columns = params![
-        trace_pk,
-        record.span_id,
-        record.parent_span_id,
-        record.name,
-        record.span_type,
-        record.status,
-        record.start_time_ns,
-        record.end_time_ns,
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.total_tokens,
-        record.session_id,
-        record.user_id,
-        record.payload,
-    ];
-    let span_pk = match existing {
-        // A re-sent span overwrites the stored one, index entry included. (FTS5 flushes its
-        // pending terms on every delete, so deletes are kept to actual re-sends: a plain
-        // INSERT OR REPLACE for each new span would cost a flush per span.)
-        Some(span_pk) => {
-            conn.prepare_cached(
-                "UPDATE spans SET parent_span_id = ?3, name = ?4, span_type = ?5, status = ?6, start_time_ns = ?7,
-                     end_time_ns = ?8, input_tokens = ?9, output_tokens = ?10, total_tokens = ?11,
-                     session_id = ?12, user_id = ?13, payload = ?14
-                 WHERE trace_pk = ?1 AND span_id = ?2",
-            )
-            .and_then(|mut stmt| stmt.execute(columns))
-            .map_err(sqlite_error)?;
-            let was_pending = conn
-                .prepare_cached("DELETE FROM temp.pending_span_index WHERE rowid = ?1")
-                .and_then(|mut stmt| stmt.execute([span_pk]))
-                .map_err(sqlite_error)?;
-            if was_pending == 0 {
-                conn.prepare_cached("DELETE FROM spans_fts WHERE rowid = ?1")
-                    .and_then(|mut stmt| stmt.execute([span_pk]))
-                    .map_err(sqlite_error)?;
-            }
-            span_pk
-        }
-        None => conn
-            .prepare_cached(
-                "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
-                                    end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id,
-                                    payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 RETURNING span_pk",
-            )
-            .and_then(|mut stmt| stmt.query_row(columns, |r| r.get(0)))
-            .map_err(sqlite_error)?,
-    };
-    // Indexed at commit time (see `flush_span_index`). The FTS table is contentless: its
-    // rowid is the span's key.
-    conn.prepare_cached("INSERT INTO temp.pending_span_index (rowid, body) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![span_pk, record.content]))
-        .map_err(sqlite_error)?;
+    conn.prepare_cached(
+        "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
+                            end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            trace_pk,
+            record.span_id,
+            record.parent_span_id,
+            record.name,
+            record.span_type,
+            record.status,
+            record.start_time_ns,
+            record.end_time_ns,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.total_tokens,
+            record.session_id,
+            record.user_id,
+            record.payload,
+        ])
+    })
+    .map_err(sqlite_error)?;
     Ok(())
 }
 
-/// Creates the writer connection's queue of span text waiting to be indexed.
-pub(crate) fn create_span_index_queue(conn: &Connection) -> StoreResult<()> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS pending_span_index (rowid INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+/// Spans past the index watermark.
+pub(crate) fn unindexed_span_count(conn: &Connection) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM spans WHERE span_pk > (SELECT indexed_up_to FROM span_index_state)",
     )
+    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
     .map_err(sqlite_error)
 }
 
-/// Moves the queued span text into the FTS index in one statement.
+/// Indexes up to `max_spans` spans past the watermark, in key order, and moves the watermark.
+/// Returns how many were indexed (0 = the index is complete).
 ///
-/// Why a queue: FTS5 flushes its in-memory terms to a new index segment whenever a statement
-/// savepoint opens, and SQLite opens one for most writes inside a transaction once the FTS
-/// table has joined it. Inserting each span's text as it is written would therefore flush
-/// (and later merge) one tiny segment per span; one `INSERT ... SELECT` per transaction
-/// builds one segment. The writer calls this before every commit; deletes call it first so
-/// no queued row can outlive its span.
-pub(crate) fn flush_span_index(conn: &Connection) -> StoreResult<()> {
-    let queued: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM temp.pending_span_index)")
+/// One `INSERT ... SELECT` per step: FTS5 flushes its in-memory terms whenever a statement
+/// savepoint opens, so indexing span by span amid other writes would build (and then merge)
+/// one tiny index segment per span.
+pub(crate) fn index_pending_spans(conn: &Connection, max_spans: usize) -> StoreResult<usize> {
+    let watermark: i64 = conn
+        .prepare_cached("SELECT indexed_up_to FROM span_index_state")
         .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
         .map_err(sqlite_error)?;
-    if !queued {
-        return Ok(());
-    }
-    conn.prepare_cached("INSERT INTO spans_fts (rowid, body) SELECT rowid, body FROM temp.pending_span_index ORDER BY rowid")
-        .and_then(|mut stmt| stmt.execute([]))
+    let (count, new_watermark): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MAX(span_pk) FROM (SELECT span_pk FROM spans WHERE span_pk > ?1 ORDER BY span_pk LIMIT ?2)",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![watermark, i64::try_from(max_spans).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
         .map_err(sqlite_error)?;
-    conn.prepare_cached("DELETE FROM temp.pending_span_index")
-        .and_then(|mut stmt| stmt.execute([]))
+    let Some(new_watermark) = new_watermark else { return Ok(0) };
+    conn.prepare_cached(
+        "INSERT INTO spans_fts (rowid, body)
+         SELECT span_pk, clew_payload_text(payload) FROM spans WHERE span_pk > ?1 AND span_pk <= ?2 ORDER BY span_pk",
+    )
+    .and_then(|mut stmt| stmt.execute(params![watermark, new_watermark]))
+    .map_err(sqlite_error)?;
+    conn.prepare_cached("UPDATE span_index_state SET indexed_up_to = ?1")
+        .and_then(|mut stmt| stmt.execute([new_watermark]))
         .map_err(sqlite_error)?;
-    Ok(())
+    Ok(usize::try_from(count).unwrap_or(0))
 }
 
 /// Recomputes the span-derived fields of the summary row from what is stored.
@@ -578,7 +557,6 @@ pub(crate) fn delete_trace_tag(conn: &Connection, trace_id: &str, key: &str) -> 
 /// Deletes traces; their spans, tags, metadata, assessments and index rows go with them
 /// (foreign-key cascades and the `spans_fts_delete` trigger).
 pub(crate) fn delete_traces(conn: &Connection, request: &DeleteTraces) -> StoreResult<usize> {
-    flush_span_index(conn)?;
     match request {
         DeleteTraces::ByIds { experiment_id, trace_ids } => {
             let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };

@@ -27,8 +27,13 @@ const MAX_JOBS_PER_TRANSACTION: usize = 256;
 type JobOutput = Box<dyn Any + Send>;
 type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
 
-/// Runs before every commit (the SQLite store moves queued span text into its index).
-pub(crate) type BeforeCommit = fn(&Connection) -> StoreResult<()>;
+/// Background work the writer does between jobs, in a transaction of its own: one bounded
+/// step that returns whether more remains (the SQLite store indexes span text this way).
+pub(crate) type IdleStep = Box<dyn Fn(&Connection) -> StoreResult<bool> + Send>;
+
+/// Under sustained load the queue is never empty; idle work still gets a step after this many
+/// batches, so it cannot fall behind without bound.
+const BATCHES_BETWEEN_FORCED_IDLE_STEPS: usize = 8;
 
 struct Job {
     work: Work,
@@ -42,11 +47,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, before_commit: BeforeCommit) -> StoreResult<Writer> {
+    pub(crate) fn start(conn: Connection, idle_step: IdleStep) -> StoreResult<Writer> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("clew-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, before_commit))
+            .spawn(move || writer_loop(conn, receiver, idle_step))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer { sender: Some(sender), thread: Some(thread) })
     }
@@ -84,8 +89,27 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, before_commit: BeforeCommit) {
-    while let Some(first) = receiver.blocking_recv() {
+fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: IdleStep) {
+    // Assume idle work at start (e.g. spans a previous process left unindexed).
+    let mut idle_work_left = true;
+    let mut batches_since_idle_step = 0usize;
+    loop {
+        let first = if idle_work_left {
+            match receiver.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    idle_work_left = run_idle_step(&conn, &idle_step);
+                    batches_since_idle_step = 0;
+                    continue;
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match receiver.blocking_recv() {
+                Some(job) => job,
+                None => break,
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_JOBS_PER_TRANSACTION {
             match receiver.try_recv() {
@@ -93,15 +117,36 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, before_commi
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, before_commit);
+        run_batch(&conn, batch);
+        idle_work_left = true;
+        batches_since_idle_step += 1;
+        if batches_since_idle_step >= BATCHES_BETWEEN_FORCED_IDLE_STEPS {
+            idle_work_left = run_idle_step(&conn, &idle_step);
+            batches_since_idle_step = 0;
+        }
     }
     // Fold the WAL back into the main file so the database is self-contained when closed.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, before_commit: BeforeCommit) {
+/// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
+/// retried after the next write rather than spinning on an error).
+fn run_idle_step(conn: &Connection, idle_step: &IdleStep) -> bool {
+    if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+        return false;
+    }
+    match catch_unwind(AssertUnwindSafe(|| idle_step(conn))) {
+        Ok(Ok(more)) => conn.execute_batch("COMMIT").is_ok() && more,
+        _ => {
+            let _ = conn.execute_batch("ROLLBACK");
+            false
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
     if batch.len() > 1 {
-        match run_in_transaction(conn, &batch, before_commit) {
+        match run_in_transaction(conn, &batch) {
             Ok(outputs) => {
                 for (job, output) in batch.into_iter().zip(outputs) {
                     let _ = job.reply.send(Ok(output));
@@ -113,13 +158,13 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, before_commit: BeforeCommit) {
         }
     }
     for job in batch {
-        let result = run_in_transaction(conn, std::slice::from_ref(&job), before_commit).map(|mut outputs| outputs.remove(0));
+        let result = run_in_transaction(conn, std::slice::from_ref(&job)).map(|mut outputs| outputs.remove(0));
         let _ = job.reply.send(result);
     }
 }
 
 /// Runs `jobs` in one transaction: all commit, or none (the first error is returned).
-fn run_in_transaction(conn: &Connection, jobs: &[Job], before_commit: BeforeCommit) -> StoreResult<Vec<JobOutput>> {
+fn run_in_transaction(conn: &Connection, jobs: &[Job]) -> StoreResult<Vec<JobOutput>> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StoreError::Unavailable(sqlite_error(e).to_string()))?;
     let mut outputs = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -130,10 +175,6 @@ fn run_in_transaction(conn: &Connection, jobs: &[Job], before_commit: BeforeComm
                 return Err(e);
             }
         }
-    }
-    if let Err(e) = before_commit(conn) {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(e);
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");

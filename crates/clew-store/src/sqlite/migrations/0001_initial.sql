@@ -81,7 +81,8 @@ CREATE TABLE assessments (
 CREATE INDEX assessments_by_name ON assessments (kind, name);
 
 CREATE TABLE spans (
-    span_pk        INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: keys only grow and are never reused, which the index watermark needs.
+    span_pk        INTEGER PRIMARY KEY AUTOINCREMENT,
     trace_pk       INTEGER NOT NULL REFERENCES traces (trace_pk) ON DELETE CASCADE,
     span_id        INTEGER NOT NULL,              -- the 64-bit id's bits as a signed integer
     parent_span_id INTEGER,                       -- NULL for the root
@@ -102,7 +103,9 @@ CREATE INDEX spans_by_name ON spans (name);
 CREATE INDEX spans_by_type ON spans (span_type);
 
 -- Substring search over span JSON (trace.text, span.content, span.attributes.*).
--- Contentless: the text lives compressed in spans.payload; rowid = spans.span_pk.
+-- Contentless (the text lives compressed in spans.payload; rowid = spans.span_pk) and without
+-- positions (detail=none): it answers "which spans contain all these trigrams", a superset
+-- that search then checks exactly. A fraction of the size and write cost of a full index.
 CREATE VIRTUAL TABLE spans_fts USING fts5 (
     body,
     content = '',
@@ -111,7 +114,18 @@ CREATE VIRTUAL TABLE spans_fts USING fts5 (
     detail = none
 );
 
--- Keep the index in step however a span row goes away (re-send, trace delete cascade).
-CREATE TRIGGER spans_fts_delete AFTER DELETE ON spans BEGIN
+-- Spans are indexed in the background, in key order: every span with
+-- span_pk <= indexed_up_to is in spans_fts, every later one is not (search scans those).
+-- Writes thus never wait for the index, and a burst is indexed when the writer is idle.
+CREATE TABLE span_index_state (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_up_to INTEGER NOT NULL
+);
+INSERT INTO span_index_state (id, indexed_up_to) VALUES (1, 0);
+
+-- Keep the index in step however an indexed span row goes away (re-send, trace delete).
+CREATE TRIGGER spans_fts_delete AFTER DELETE ON spans
+WHEN old.span_pk <= (SELECT indexed_up_to FROM span_index_state)
+BEGIN
     DELETE FROM spans_fts WHERE rowid = old.span_pk;
 END;
