@@ -181,31 +181,53 @@ pub fn float_repr(f: f64) -> String {
 /// assert_eq!(out, r#""a\"\n\u0001é""#);
 /// ```
 pub fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => push_u_escape(out, c as u32),
-            c if ensure_ascii && !(' '..='~').contains(&c) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    push_u_escape(out, u32::from(*unit));
-                }
-            }
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    // Copy runs of bytes that need no escape in one go; only escapes are written one by one.
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let needs_escape = b < 0x20 || b == b'"' || b == b'\\' || (ensure_ascii && b >= 0x7f);
+        if !needs_escape {
+            i += 1;
+            continue;
         }
+        out.push_str(&s[run_start..i]);
+        if b < 0x80 {
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
+                _ => push_u_escape(out, u32::from(b)),
+            }
+            i += 1;
+        } else {
+            // ensure_ascii and a non-ASCII character: escape it as UTF-16 units.
+            let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                push_u_escape(out, u32::from(*unit));
+            }
+            i += c.len_utf8();
+        }
+        run_start = i;
     }
+    out.push_str(&s[run_start..]);
     out.push('"');
 }
 
 fn push_u_escape(out: &mut String, unit: u32) {
-    out.push_str(&format!("\\u{unit:04x}"));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((unit >> shift) & 0xf) as usize] as char);
+    }
 }
 
 /// The value shapes the writer needs, borrowed from either value type.

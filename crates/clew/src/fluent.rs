@@ -191,7 +191,10 @@ fn merge(into: &mut TraceOverrides, from: TraceOverrides) {
 /// this warns and does nothing.
 pub fn update_current_trace(update: TraceUpdate) {
     match get_current_active_span().and_then(|s| s.inner) {
-        Some(inner) => merge(&mut inner.trace.overrides.lock(), update.overrides),
+        Some(inner) => match inner.trace.get() {
+            Some(trace) => merge(&mut trace.overrides.lock(), update.overrides),
+            None => {}
+        },
         None => {
             if crate::config::is_enabled() {
                 crate::report::warn_rate_limited(
@@ -207,10 +210,13 @@ pub fn update_current_trace(update: TraceUpdate) {
 /// running here; returns whether it was.
 pub(crate) fn with_running_trace(trace_id: &str, f: impl FnOnce(&mut TraceOverrides)) -> bool {
     match get_current_active_span().and_then(|s| s.inner) {
-        Some(inner) if inner.trace.request_id() == trace_id => {
-            f(&mut inner.trace.overrides.lock());
-            true
-        }
+        Some(inner) if inner.trace_id.to_mlflow() == trace_id => match inner.trace.get() {
+            Some(trace) => {
+                f(&mut trace.overrides.lock());
+                true
+            }
+            None => false,
+        },
         _ => false,
     }
 }

@@ -42,8 +42,10 @@ pub fn to_json_text<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(64);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
     match value.serialize(&mut ser) {
-        // serde_json only writes valid UTF-8.
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        // SAFETY: serde_json's serializer only writes valid UTF-8 (its own `to_string` relies
+        // on this too), and the formatter above only adds ASCII; re-validating would cost a
+        // pass over every value on the hot path.
+        Ok(()) => unsafe { String::from_utf8_unchecked(out) },
         Err(e) => {
             let msg = format!("<unserializable value: {e}>");
             to_json_text(&msg)

@@ -32,7 +32,7 @@ pub fn get_tracing_context_headers_for_http_request() -> HashMap<String, String>
     }
     match crate::fluent::get_current_active_span().and_then(|s| s.inner) {
         Some(inner) => {
-            headers.insert(TRACEPARENT_HEADER.to_string(), format_traceparent(inner.trace.trace_id, inner.span_id, true));
+            headers.insert(TRACEPARENT_HEADER.to_string(), format_traceparent(inner.trace_id, inner.span_id, true));
         }
         None => crate::report::warn_rate_limited(
             "no-span-to-propagate",

@@ -5,12 +5,12 @@
 //! (tracing disabled, sampled out) is a no-op handle with no allocation.
 
 use crate::json_text::to_json_text;
-use crate::trace_buffer::{SpanRecord, TraceBuffer};
-use clew_model::{keys, SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanType};
+use crate::trace_buffer::TraceBuffer;
+use clew_model::{keys, SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanType, TraceId};
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// The no-op trace id MLflow reports for spans that are not recorded.
 pub const NO_OP_SPAN_TRACE_ID: &str = "MLFLOW_NO_OP_SPAN_TRACE_ID";
@@ -18,12 +18,37 @@ pub const NO_OP_SPAN_TRACE_ID: &str = "MLFLOW_NO_OP_SPAN_TRACE_ID";
 pub(crate) struct SpanInner {
     pub(crate) span_id: SpanId,
     pub(crate) parent_id: Option<SpanId>,
-    pub(crate) trace: Arc<TraceBuffer>,
+    pub(crate) trace_id: TraceId,
+    /// The trace's buffer. The span that started the trace here owns it; the others refer to
+    /// it weakly, so a trace whose root is dropped without ending frees everything.
+    pub(crate) trace: TraceRef,
     /// The first span of this trace in this process: ending it exports the trace.
     pub(crate) is_local_root: bool,
     /// A stand-in for a parent in another process: never ended or exported itself.
     pub(crate) placeholder: bool,
     pub(crate) state: Mutex<SpanState>,
+}
+
+pub(crate) enum TraceRef {
+    Owner(Arc<TraceBuffer>),
+    Member(Weak<TraceBuffer>),
+}
+
+impl TraceRef {
+    /// A reference for a new span in the same trace.
+    pub(crate) fn member(&self) -> TraceRef {
+        match self {
+            TraceRef::Owner(buffer) => TraceRef::Member(Arc::downgrade(buffer)),
+            TraceRef::Member(weak) => TraceRef::Member(weak.clone()),
+        }
+    }
+    /// The buffer, unless the trace is gone (its root was dropped without ending).
+    pub(crate) fn get(&self) -> Option<Arc<TraceBuffer>> {
+        match self {
+            TraceRef::Owner(buffer) => Some(buffer.clone()),
+            TraceRef::Member(weak) => weak.upgrade(),
+        }
+    }
 }
 
 impl SpanInner {
@@ -44,7 +69,7 @@ pub(crate) struct SpanState {
     /// User attributes in first-set order; a later set replaces the value in place.
     pub(crate) attributes: Vec<(String, String)>,
     pub(crate) events: Vec<SpanEvent>,
-    pub(crate) ended: bool,
+    pub(crate) end_time_ns: Option<i64>,
 }
 
 /// A span while it runs. Clone it freely; all clones are the same span.
@@ -66,7 +91,7 @@ impl std::fmt::Debug for LiveSpan {
             Some(inner) => write!(
                 f,
                 "LiveSpan({} {} {:?})",
-                inner.trace.trace_id.to_mlflow(),
+                inner.trace_id.to_mlflow(),
                 inner.span_id,
                 inner.state.lock().name
             ),
@@ -92,7 +117,7 @@ impl LiveSpan {
     /// MLflow's trace id (`tr-…`), or `MLFLOW_NO_OP_SPAN_TRACE_ID` for a no-op span.
     pub fn trace_id(&self) -> String {
         match &self.inner {
-            Some(inner) => inner.trace.request_id(),
+            Some(inner) => inner.trace_id.to_mlflow(),
             None => NO_OP_SPAN_TRACE_ID.to_string(),
         }
     }
@@ -122,7 +147,7 @@ impl LiveSpan {
     pub(crate) fn with_state(&self, f: impl FnOnce(&mut SpanState)) {
         if let Some(inner) = &self.inner {
             let mut state = inner.state.lock();
-            if !state.ended {
+            if state.end_time_ns.is_none() {
                 f(&mut state);
             }
         }
@@ -242,24 +267,30 @@ impl LiveSpan {
     /// Ends the span now: status becomes OK unless it is ERROR. Ending twice does nothing.
     /// Ending a trace's first span exports the trace.
     pub fn end(&self) {
-        self.end_at(crate::clock::now_ns());
+        if self.inner.is_some() {
+            self.end_at(crate::clock::now_ns());
+        }
     }
 
     /// Ends the span with an explicit end time (ns since the epoch).
     pub fn end_at(&self, end_time_ns: i64) {
         let Some(inner) = &self.inner else { return };
-        let record = {
+        let approx_bytes = {
             let mut state = inner.state.lock();
-            if state.ended {
+            if state.end_time_ns.is_some() {
                 return;
             }
-            state.ended = true;
+            state.end_time_ns = Some(end_time_ns);
             if state.status.status_code != SpanStatusCode::Error {
                 state.status = SpanStatus::ok();
             }
-            SpanRecord::take(inner.span_id, inner.parent_id, &mut state, end_time_ns)
+            state.approx_bytes()
         };
-        inner.trace.finish_span(record, inner.is_local_root);
+        match inner.trace.get() {
+            Some(trace) => trace.finish_span(inner.clone(), approx_bytes),
+            // The trace's root was dropped without ending: nothing will export this span.
+            None => crate::export::stats().record_late_span(),
+        }
     }
 }
 
@@ -275,8 +306,19 @@ impl SpanState {
             function_name: None,
             attributes: Vec::new(),
             events: Vec::new(),
-            ended: false,
+            end_time_ns: None,
         }
+    }
+
+    /// Rough size in bytes, for the export queue's byte bound.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        const FIXED: usize = 256;
+        FIXED
+            + self.name.len()
+            + self.inputs.as_ref().map_or(0, String::len)
+            + self.outputs.as_ref().map_or(0, String::len)
+            + self.attributes.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
+            + self.events.len() * 128
     }
 
     pub(crate) fn put_attribute(&mut self, key: String, text: String) {

@@ -2,7 +2,7 @@
 //! span ends, then the whole trace goes to the exporter.
 
 use crate::export::ExportTarget;
-use crate::span::SpanState;
+use crate::span::{SpanInner, SpanState};
 use clew_model::{keys, Span, SpanEvent, SpanId, SpanStatus, SpanType, TraceId, TraceState};
 use indexmap::IndexMap;
 use parking_lot::Mutex;
@@ -29,9 +29,16 @@ pub(crate) struct TraceBuffer {
     pub(crate) is_remote: bool,
     pub(crate) target: Arc<ExportTarget>,
     pub(crate) processors: crate::config::Processors,
-    finished: Mutex<Vec<FinishedSpan>>,
+    finished: Mutex<Finished>,
     pub(crate) overrides: Mutex<TraceOverrides>,
     exported: AtomicBool,
+}
+
+/// Ended spans waiting for their trace to be exported, and their approximate size.
+#[derive(Default)]
+struct Finished {
+    spans: Vec<Arc<SpanInner>>,
+    bytes: usize,
 }
 
 impl TraceBuffer {
@@ -49,7 +56,7 @@ impl TraceBuffer {
             is_remote,
             target,
             processors,
-            finished: Mutex::new(Vec::new()),
+            finished: Mutex::new(Finished::default()),
             overrides: Mutex::new(overrides),
             exported: AtomicBool::new(false),
         }
@@ -59,38 +66,53 @@ impl TraceBuffer {
         self.trace_id.to_mlflow()
     }
 
-    /// Takes a finished span; when it is the local root, hands the trace to the exporter.
-    pub(crate) fn finish_span(self: &Arc<Self>, mut span: FinishedSpan, is_local_root: bool) {
+    /// Takes an ended span (kept in place: only its handle moves); when it is the local
+    /// root, hands the trace to the exporter. Conversion and span processors run there, on
+    /// the export worker, not on the user's thread.
+    pub(crate) fn finish_span(self: Arc<Self>, span: Arc<SpanInner>, approx_bytes: usize) {
         if self.exported.load(Ordering::Acquire) {
             // MLflow drops a child that ends after its trace was exported; we count it.
             crate::export::stats().record_late_span();
             return;
         }
-        let mut keep = true;
-        for processor in self.processors.iter() {
-            keep &= crate::config::run_processor(processor.as_ref(), &mut span);
-        }
+        let is_local_root = span.is_local_root;
         let mut finished = self.finished.lock();
-        if keep {
-            finished.push(span);
-        } else if is_local_root {
-            // Dropping the root drops the whole trace.
-            finished.clear();
-            self.exported.store(true, Ordering::Release);
-            crate::export::stats().record_processor_drop();
-            return;
-        }
+        finished.spans.push(span);
+        finished.bytes += approx_bytes;
         if !is_local_root {
             return;
         }
+        let Finished { spans, bytes } = std::mem::take(&mut *finished);
+        drop(finished);
         if !self.is_remote {
             // A remote trace has more local roots to come; only a real root closes the trace.
             self.exported.store(true, Ordering::Release);
             crate::fluent::note_trace_ended(self.trace_id);
         }
-        let spans = std::mem::take(&mut *finished);
-        drop(finished);
-        crate::export::submit(self.clone(), spans);
+        crate::export::submit(self, spans, bytes as u64);
+    }
+
+    /// The ended spans as [`FinishedSpan`]s, after the span processors. `None` when a
+    /// processor dropped the root (which drops the trace).
+    pub(crate) fn take_finished(&self, spans: Vec<Arc<SpanInner>>) -> Option<Vec<FinishedSpan>> {
+        let mut out = Vec::with_capacity(spans.len());
+        for inner in spans {
+            let mut span = {
+                let mut state = inner.state.lock();
+                FinishedSpan::take(inner.span_id, inner.parent_id, &mut state)
+            };
+            let mut keep = true;
+            for processor in self.processors.iter() {
+                keep &= crate::config::run_processor(processor.as_ref(), &mut span);
+            }
+            if keep {
+                out.push(span);
+            } else if inner.is_local_root {
+                crate::export::stats().record_processor_drop();
+                return None;
+            }
+        }
+        Some(out)
     }
 }
 
@@ -115,22 +137,15 @@ pub struct FinishedSpan {
     pub events: Vec<SpanEvent>,
 }
 
-pub(crate) type SpanRecord = FinishedSpan;
-
 impl FinishedSpan {
-    pub(crate) fn take(
-        span_id: SpanId,
-        parent_id: Option<SpanId>,
-        state: &mut SpanState,
-        end_time_ns: i64,
-    ) -> FinishedSpan {
+    pub(crate) fn take(span_id: SpanId, parent_id: Option<SpanId>, state: &mut SpanState) -> FinishedSpan {
         FinishedSpan {
             span_id,
             parent_id,
             name: std::mem::take(&mut state.name),
             span_type: std::mem::take(&mut state.span_type),
             start_time_ns: state.start_time_ns,
-            end_time_ns,
+            end_time_ns: state.end_time_ns.unwrap_or(state.start_time_ns),
             status: std::mem::take(&mut state.status),
             inputs: state.inputs.take(),
             outputs: state.outputs.take(),
@@ -169,17 +184,6 @@ impl FinishedSpan {
         let before = self.attributes.len();
         self.attributes.retain(|(k, _)| k != key);
         before != self.attributes.len()
-    }
-
-    /// Rough size in bytes, for the export queue's byte bound.
-    pub(crate) fn approx_bytes(&self) -> usize {
-        const FIXED: usize = 256;
-        FIXED
-            + self.name.len()
-            + self.inputs.as_ref().map_or(0, String::len)
-            + self.outputs.as_ref().map_or(0, String::len)
-            + self.attributes.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
-            + self.events.len() * 128
     }
 
     /// The stored form: MLflow's reserved attributes first, then the user's.

@@ -1,7 +1,7 @@
 //! Starting spans: the guard form, the closure form, and detached spans.
 
 use crate::context::{self, ContextGuard};
-use crate::span::{LiveSpan, SpanInner, SpanState};
+use crate::span::{LiveSpan, SpanInner, SpanState, TraceRef};
 use crate::trace_buffer::{TraceBuffer, TraceOverrides};
 use clew_model::{SpanId, SpanType, TraceId};
 use parking_lot::Mutex;
@@ -41,7 +41,7 @@ pub(crate) fn create_span(
         Some(LiveSpan { inner: None }) => LiveSpan::noop(),
         Some(LiveSpan { inner: Some(parent) }) => {
             let is_local_root = parent.is_placeholder();
-            new_span(name, span_type, start, parent.trace.clone(), Some(parent.span_id), is_local_root)
+            new_span(name, span_type, start, parent.trace_id, parent.trace.member(), Some(parent.span_id), is_local_root)
         }
         None => {
             let trace_id = crate::ids::new_trace_id();
@@ -58,7 +58,7 @@ pub(crate) fn create_span(
                 settings.processors,
                 overrides,
             ));
-            new_span(name, span_type, start, buffer, None, true)
+            new_span(name, span_type, start, trace_id, TraceRef::Owner(buffer), None, true)
         }
     }
 }
@@ -67,13 +67,15 @@ fn new_span(
     name: Cow<'static, str>,
     span_type: SpanType,
     start: i64,
-    trace: Arc<TraceBuffer>,
+    trace_id: TraceId,
+    trace: TraceRef,
     parent_id: Option<SpanId>,
     is_local_root: bool,
 ) -> LiveSpan {
     LiveSpan::from_inner(Arc::new(SpanInner {
         span_id: crate::ids::new_span_id(),
         parent_id,
+        trace_id,
         trace,
         is_local_root,
         placeholder: false,
@@ -96,7 +98,8 @@ pub(crate) fn remote_parent(trace_id: TraceId, span_id: SpanId) -> LiveSpan {
     LiveSpan::from_inner(Arc::new(SpanInner {
         span_id,
         parent_id: None,
-        trace: buffer,
+        trace_id,
+        trace: TraceRef::Owner(buffer),
         is_local_root: false,
         placeholder: true,
         state: Mutex::new(SpanState::new(Cow::Borrowed("remote parent"), SpanType::Unknown, 0)),
@@ -116,6 +119,9 @@ pub(crate) fn remote_parent(trace_id: TraceId, span_id: SpanId) -> LiveSpan {
 /// span.set_outputs(x + y);
 /// ```
 pub fn start_span(name: impl Into<Cow<'static, str>>) -> SpanGuard {
+    if !crate::config::is_enabled() {
+        return SpanGuard { span: LiveSpan::noop(), _context: None };
+    }
     SpanBuilder::new(name).start()
 }
 
@@ -263,7 +269,10 @@ impl Drop for EndOnDrop {
 }
 
 fn end_recording_panic(span: &LiveSpan) {
-    if std::thread::panicking() && span.is_recording() {
+    if !span.is_recording() {
+        return;
+    }
+    if std::thread::panicking() {
         span.record_exception_parts("panic", "the code in this span panicked", &crate::backtrace_text());
     }
     span.end();

@@ -28,7 +28,11 @@ impl LocalStoreDestination {
 
     /// Opens (creating if needed) the store file at `path`.
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, clew_store::StoreError> {
-        Self::open_uri(&format!("sqlite:///{}", path.as_ref().display()).replace("sqlite:////", "sqlite:///"))
+        let path = path.as_ref().to_path_buf();
+        let describe = format!("sqlite file {}", path.display());
+        let store = crate::runtime::block_on(async move { SqliteStore::open(&path) })
+            .map_err(clew_store::StoreError::Unavailable)??;
+        Ok(LocalStoreDestination { uri: describe, store: Arc::new(store) })
     }
 
     /// Uses an already open store.

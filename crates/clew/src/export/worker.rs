@@ -1,7 +1,8 @@
 //! The background export worker: one thread draining a queue bounded in bytes.
 
 use super::stats::stats;
-use crate::trace_buffer::{FinishedSpan, TraceBuffer};
+use crate::span::SpanInner;
+use crate::trace_buffer::TraceBuffer;
 use clew_model::Trace;
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::atomic::Ordering::Relaxed;
@@ -15,7 +16,7 @@ const DEFAULT_QUEUE_BYTES: u64 = 512 * 1024 * 1024;
 const MAX_BATCH_TRACES: usize = 2048;
 
 enum Message {
-    Trace { buffer: Arc<TraceBuffer>, spans: Vec<FinishedSpan>, bytes: u64 },
+    Trace { buffer: Arc<TraceBuffer>, spans: Vec<Arc<SpanInner>>, bytes: u64 },
     Flush(Sender<()>),
 }
 
@@ -42,9 +43,8 @@ fn exporter() -> &'static Exporter {
 }
 
 /// Queues a finished trace. Never blocks: past the byte bound the trace is dropped and counted.
-pub(crate) fn submit(buffer: Arc<TraceBuffer>, spans: Vec<FinishedSpan>) {
+pub(crate) fn submit(buffer: Arc<TraceBuffer>, spans: Vec<Arc<SpanInner>>, bytes: u64) {
     let exporter = exporter();
-    let bytes: u64 = spans.iter().map(|s| s.approx_bytes() as u64).sum();
     let counters = stats();
     let queued = counters.queued_bytes.fetch_add(bytes, Relaxed);
     if queued + bytes > exporter.max_bytes {
@@ -83,7 +83,7 @@ pub fn flush_timeout(timeout: Duration) -> bool {
 }
 
 fn run(receiver: Receiver<Message>) {
-    let mut batch: Vec<(Arc<TraceBuffer>, Vec<FinishedSpan>, u64)> = Vec::new();
+    let mut batch: Vec<(Arc<TraceBuffer>, Vec<Arc<SpanInner>>, u64)> = Vec::new();
     let mut flushes: Vec<Sender<()>> = Vec::new();
     while let Ok(first) = receiver.recv() {
         let mut next = Some(first);
@@ -107,7 +107,7 @@ fn run(receiver: Receiver<Message>) {
 }
 
 /// Groups a batch by destination (keeping order) and writes each group in one call.
-fn export_batch(batch: Vec<(Arc<TraceBuffer>, Vec<FinishedSpan>, u64)>) {
+fn export_batch(batch: Vec<(Arc<TraceBuffer>, Vec<Arc<SpanInner>>, u64)>) {
     if batch.is_empty() {
         return;
     }
@@ -118,6 +118,7 @@ fn export_batch(batch: Vec<(Arc<TraceBuffer>, Vec<FinishedSpan>, u64)>) {
         counters.queued_traces.fetch_sub(1, Relaxed);
         let target = buffer.target.clone();
         let destination = &target.destination;
+        let Some(spans) = buffer.take_finished(spans) else { continue };
         if buffer.is_remote {
             let span_count = spans.len() as u64;
             let spans = crate::finalize::spans_of(&buffer, spans);
