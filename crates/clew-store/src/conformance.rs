@@ -147,6 +147,7 @@ cases!(
     search_rejects_invalid_requests,
     search_values_are_bound_not_spliced,
     search_feedback_and_expectation,
+    search_linked_prompt,
     search_after_delete_finds_nothing_of_deleted_traces,
 );
 
@@ -1155,6 +1156,20 @@ async fn search_feedback_and_expectation(store: Arc<dyn TraceStore>) -> CaseResu
     ensure_eq!(matches(s, &exp, "expectation.rating = 'good'").await?, Vec::<String>::new());
     let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
     ensure_eq!(stored.assessments.len(), 3);
+    Ok(())
+}
+
+async fn search_linked_prompt(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut t1 = simple_trace(1, &exp, 0, 1, 0);
+    t1.info.tags.insert("mlflow.linkedPrompts".into(), r#"[{"name": "qa", "version": "2"}, {"name": "sys", "version": 1}]"#.into());
+    let mut t2 = simple_trace(2, &exp, 1, 1, 0);
+    t2.info.tags.insert("mlflow.linkedPrompts".into(), "not json".into());
+    ok("write_traces", store.write_traces(vec![t1, t2, simple_trace(3, &exp, 2, 1, 0)]).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "prompt = 'qa/2'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "prompt = 'qa/1'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "prompt = 'sys/1'").await?, ids(&[1]));
     Ok(())
 }
 

@@ -155,5 +155,6 @@ conformance_tests!(
     search_rejects_invalid_requests,
     search_values_are_bound_not_spliced,
     search_feedback_and_expectation,
+    search_linked_prompt,
     search_after_delete_finds_nothing_of_deleted_traces,
 );

@@ -125,8 +125,9 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
             batches_since_idle_step = 0;
         }
     }
-    // Fold the WAL back into the main file so the database is self-contained when closed.
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    // Refresh planner statistics cheaply, and fold the WAL back into the main file so the
+    // database is self-contained when closed.
+    let _ = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 /// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
@@ -146,16 +147,13 @@ fn run_idle_step(conn: &Connection, idle_step: &IdleStep) -> bool {
 
 fn run_batch(conn: &Connection, batch: Vec<Job>) {
     if batch.len() > 1 {
-        match run_in_transaction(conn, &batch) {
-            Ok(outputs) => {
-                for (job, output) in batch.into_iter().zip(outputs) {
-                    let _ = job.reply.send(Ok(output));
-                }
-                return;
+        if let Ok(outputs) = run_in_transaction(conn, &batch) {
+            for (job, output) in batch.into_iter().zip(outputs) {
+                let _ = job.reply.send(Ok(output));
             }
-            // Someone's job failed: fall through and give each job its own transaction.
-            Err(_) => {}
+            return;
         }
+        // Someone's job failed: give each job its own transaction below.
     }
     for job in batch {
         let result = run_in_transaction(conn, std::slice::from_ref(&job)).map(|mut outputs| outputs.remove(0));
