@@ -121,11 +121,12 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let background_indexing = Arc::new(AtomicBool::new(true));
         let enabled = Arc::clone(&background_indexing);
-        let idle_step: writer::IdleStep = Box::new(move |conn| {
+        let idle_step: writer::IdleStep = Box::new(move |conn, forced| {
             if !enabled.load(Ordering::Relaxed) {
                 return Ok(false);
             }
-            Ok(write_ops::index_pending_spans(conn, SPANS_PER_INDEX_STEP)? == SPANS_PER_INDEX_STEP)
+            let budget = if forced { SPANS_PER_FORCED_INDEX_STEP } else { SPANS_PER_INDEX_STEP };
+            Ok(write_ops::index_pending_spans(conn, budget)? == budget)
         });
         let writer = Writer::start(conn, idle_step)?;
         let readers = ReaderPool::new(path.clone());
@@ -179,9 +180,12 @@ impl SqliteStore {
     }
 }
 
-/// Spans indexed per background step: big enough to amortise the index flush, small enough
-/// that a waiting write is not held up for long.
-const SPANS_PER_INDEX_STEP: usize = 2000;
+/// Spans indexed per background step while idle: big enough to amortise the index flush, small
+/// enough that a write arriving meanwhile waits little (~50 ms optimised).
+const SPANS_PER_INDEX_STEP: usize = 1000;
+/// Spans indexed per step forced amid sustained writes (every few batches), so the index keeps
+/// up with ingest instead of falling ever further behind.
+const SPANS_PER_FORCED_INDEX_STEP: usize = 4000;
 
 /// Spans above which serialising and compressing moves to a blocking thread.
 const PREPARE_INLINE_MAX_SPANS: usize = 64;

@@ -28,8 +28,9 @@ type JobOutput = Box<dyn Any + Send>;
 type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
 
 /// Background work the writer does between jobs, in a transaction of its own: one bounded
-/// step that returns whether more remains (the SQLite store indexes span text this way).
-pub(crate) type IdleStep = Box<dyn Fn(&Connection) -> StoreResult<bool> + Send>;
+/// step that returns whether more remains (the SQLite store indexes span text this way). The
+/// flag says the step is forced amid sustained load, when it should do a bigger share.
+pub(crate) type IdleStep = Box<dyn Fn(&Connection, bool) -> StoreResult<bool> + Send>;
 
 /// Under sustained load the queue is never empty; idle work still gets a step after this many
 /// batches, so it cannot fall behind without bound.
@@ -98,7 +99,7 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
             match receiver.try_recv() {
                 Ok(job) => job,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    idle_work_left = run_idle_step(&conn, &idle_step);
+                    idle_work_left = run_idle_step(&conn, &idle_step, false);
                     batches_since_idle_step = 0;
                     continue;
                 }
@@ -121,7 +122,7 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
         idle_work_left = true;
         batches_since_idle_step += 1;
         if batches_since_idle_step >= BATCHES_BETWEEN_FORCED_IDLE_STEPS {
-            idle_work_left = run_idle_step(&conn, &idle_step);
+            idle_work_left = run_idle_step(&conn, &idle_step, true);
             batches_since_idle_step = 0;
         }
     }
@@ -132,11 +133,11 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
 
 /// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
 /// retried after the next write rather than spinning on an error).
-fn run_idle_step(conn: &Connection, idle_step: &IdleStep) -> bool {
+fn run_idle_step(conn: &Connection, idle_step: &IdleStep, forced: bool) -> bool {
     if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
         return false;
     }
-    match catch_unwind(AssertUnwindSafe(|| idle_step(conn))) {
+    match catch_unwind(AssertUnwindSafe(|| idle_step(conn, forced))) {
         Ok(Ok(more)) => conn.execute_batch("COMMIT").is_ok() && more,
         _ => {
             let _ = conn.execute_batch("ROLLBACK");
