@@ -124,12 +124,78 @@ fn link_to_dict(link: &SpanLink) -> Value {
 /// assert!(text.starts_with(r#"{"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAE=", "parent_span_id": null, "name": "é""#));
 /// ```
 pub fn span_to_json(span: &Span) -> String {
-    pyjson::dumps(&span_to_dict(span))
+    span_to_json_with(span, &DumpOptions::PYTHON_UNICODE)
 }
 
 /// [`span_to_json`] with other `json.dumps` options (e.g. [`DumpOptions::PYTHON_ASCII`]).
 pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
-    pyjson::dumps_with(&span_to_dict(span), opts)
+    if opts.indent.is_some() {
+        return pyjson::dumps_with(&span_to_dict(span), opts);
+    }
+    // Written field by field, in `span_to_dict`'s key order, without building a `Value` tree:
+    // this runs for every span exported or stored. The goldens pin it byte for byte.
+    let ascii = opts.ensure_ascii;
+    let sep = opts.item_separator;
+    let attributes_len: usize = span.attributes.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+    let mut out = String::with_capacity(256 + span.name.len() + attributes_len);
+    let key = |out: &mut String, name: &str, first: bool| {
+        if !first {
+            out.push_str(sep);
+        }
+        pyjson::write_string(out, name, ascii);
+        out.push_str(opts.key_separator);
+    };
+    out.push('{');
+    key(&mut out, "trace_id", true);
+    pyjson::write_string(&mut out, &span.trace_id.to_base64(), ascii);
+    key(&mut out, "span_id", false);
+    pyjson::write_string(&mut out, &span.span_id.to_base64(), ascii);
+    key(&mut out, "parent_span_id", false);
+    match span.parent_id {
+        Some(parent) => pyjson::write_string(&mut out, &parent.to_base64(), ascii),
+        None => out.push_str("null"),
+    }
+    key(&mut out, "name", false);
+    pyjson::write_string(&mut out, &span.name, ascii);
+    key(&mut out, "start_time_unix_nano", false);
+    out.push_str(&span.start_time_ns.to_string());
+    key(&mut out, "end_time_unix_nano", false);
+    match span.end_time_ns {
+        Some(end) => out.push_str(&end.to_string()),
+        None => out.push_str("null"),
+    }
+    key(&mut out, "events", false);
+    write_list(&mut out, span.events.iter().map(event_to_dict), opts);
+    key(&mut out, "status", false);
+    out.push('{');
+    key(&mut out, "code", true);
+    pyjson::write_string(&mut out, span.status.status_code.as_otel_name(), ascii);
+    key(&mut out, "message", false);
+    pyjson::write_string(&mut out, &span.status.description, ascii);
+    out.push('}');
+    key(&mut out, "attributes", false);
+    out.push('{');
+    for (i, (k, text)) in span.attributes.iter().enumerate() {
+        key(&mut out, k, i == 0);
+        pyjson::write_string(&mut out, text, ascii);
+    }
+    out.push('}');
+    key(&mut out, "links", false);
+    write_list(&mut out, span.links.iter().map(link_to_dict), opts);
+    out.push('}');
+    out
+}
+
+/// `[a, b, ...]` of small dicts (events, links).
+fn write_list(out: &mut String, items: impl Iterator<Item = Value>, opts: &DumpOptions) {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(opts.item_separator);
+        }
+        out.push_str(&pyjson::dumps_with(&item, opts));
+    }
+    out.push(']');
 }
 
 /// Parses span dict JSON text ([`span_from_dict`] on the parsed value).
