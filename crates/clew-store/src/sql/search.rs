@@ -473,3 +473,121 @@ fn order_expression(dialect: &dyn SearchDialect, key: &OrderKey, params: &mut Pa
         OrderKey::Metadata(k) => key_value_lookup(dialect, "trace_metadata", k, params),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clew_model::filter::{parse_filter, parse_order_by_list};
+
+    /// A dialect that spells every backend-specific piece visibly, to test the shared parts.
+    struct TestDialect;
+
+    impl SearchDialect for TestDialect {
+        fn placeholder(&self, index: usize) -> String {
+            format!("${index}")
+        }
+        fn like(&self, expr: &str, pattern: &str) -> String {
+            format!("{expr} LIKE {pattern}")
+        }
+        fn ilike(&self, expr: &str, pattern: &str) -> String {
+            format!("{expr} ILIKE {pattern}")
+        }
+        fn regex(&self, expr: &str, pattern: &str) -> String {
+            format!("{expr} ~ {pattern}")
+        }
+        fn span_content_like(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
+            let p = params.text(self, pattern);
+            format!("content_like(s, {p}, {case_insensitive})")
+        }
+        fn span_attribute(&self, key: &str, how: AttributeMatch, values: &[String], negate: bool, params: &mut Params) -> String {
+            let k = params.text(self, key);
+            let vs: Vec<String> = values.iter().map(|v| params.text(self, v)).collect();
+            format!("attr(s, {k}, {}, [{}], {negate})", how.as_str(), vs.join(", "))
+        }
+        fn linked_prompt(&self, name: &str, version: &str, params: &mut Params) -> String {
+            let (n, v) = (params.text(self, name), params.text(self, version));
+            format!("prompt({n}, {v})")
+        }
+    }
+
+    fn compile(filter: &str, order_by: &[&str]) -> CompiledSearch {
+        let filter = parse_filter(filter).expect("filter parses");
+        let order: Vec<String> = order_by.iter().map(|s| s.to_string()).collect();
+        let order = parse_order_by_list(&order).expect("order parses");
+        compile_search(&TestDialect, &["1".into(), "x".into()], &filter, &order, 10, 20).expect("compiles")
+    }
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let c = compile("tag.`we'ird` = 'x'' OR 1=1 --' AND trace.text LIKE '%DROP TABLE%'", &["tag.`a'b` DESC"]);
+        assert!(!c.sql.contains("OR 1=1"), "{}", c.sql);
+        assert!(!c.sql.contains("DROP"), "{}", c.sql);
+        assert!(!c.sql.contains("we'ird"), "{}", c.sql);
+        assert!(c.params.contains(&SqlParam::Text("x' OR 1=1 --".into())));
+        assert!(c.params.contains(&SqlParam::Text("we'ird".into())));
+        assert!(c.params.contains(&SqlParam::Text("a'b".into())));
+        // One placeholder per parameter, numbered in order.
+        for i in 1..=c.params.len() {
+            assert!(c.sql.contains(&format!("${i}")), "placeholder ${i} missing in {}", c.sql);
+        }
+        assert!(!c.sql.contains(&format!("${}", c.params.len() + 1)));
+    }
+
+    #[test]
+    fn span_clauses_share_one_subquery_and_text_gets_its_own() {
+        let c = compile("span.name = 'a' AND span.type = 'LLM' AND span.attributes.model = 'm' AND trace.text LIKE '%q%'", &[]);
+        assert_eq!(c.sql.matches("FROM spans s").count(), 2, "{}", c.sql);
+        let same_span = c.sql.lines().find(|l| l.contains("s.name")).expect("span subquery");
+        assert!(same_span.contains("s.span_type") && same_span.contains("attr(s"), "{same_span}");
+        assert!(!same_span.contains("content_like"), "trace.text is trace-wide: {same_span}");
+    }
+
+    #[test]
+    fn order_by_sorts_nulls_last_then_breaks_ties() {
+        let c = compile("", &["execution_time_ms ASC", "tag.env DESC"]);
+        let order = c.sql.split("ORDER BY").nth(1).expect("order by");
+        assert!(order.contains("t.execution_duration ASC NULLS LAST"), "{order}");
+        assert!(order.contains("DESC NULLS LAST"), "{order}");
+        assert!(order.trim_start().starts_with("t.execution_duration"), "{order}");
+        assert!(order.contains("t.request_time DESC, t.trace_id ASC"), "{order}");
+    }
+
+    #[test]
+    fn numbers_bind_as_integers_when_whole() {
+        let c = compile("timestamp_ms > 1767225600000 AND execution_time_ms <= 2.5", &[]);
+        assert!(c.params.contains(&SqlParam::Int(1_767_225_600_000)));
+        assert!(c.params.contains(&SqlParam::Real(2.5)));
+        // Experiment ids: integers only; the non-numeric id cannot match anything.
+        assert!(c.params.contains(&SqlParam::Int(1)));
+        assert!(c.sql.contains("t.experiment_id IN ($1)"), "{}", c.sql);
+        // LIMIT and OFFSET are parameters too.
+        assert_eq!(c.params[c.params.len() - 2..], [SqlParam::Int(10), SqlParam::Int(20)]);
+    }
+
+    #[test]
+    fn unsupported_combinations_name_the_field_and_position() {
+        // Built by hand: the parser already rejects this, the compiler must too (other
+        // front ends may build ASTs).
+        let filter = Filter {
+            clauses: vec![Comparison {
+                field: Field::Span(SpanField::Content),
+                op: CompareOp::Eq,
+                value: FilterValue::Str("x".into()),
+                position: (18, 36),
+            }],
+        };
+        let e = compile_search(&TestDialect, &[], &filter, &[], 10, 0).expect_err("must not compile");
+        assert_eq!(e.position, 18, "{e}");
+        assert!(e.message.contains("span.content"), "{e}");
+        let filter = Filter {
+            clauses: vec![Comparison {
+                field: Field::Attribute(TraceAttribute::TimestampMs),
+                op: CompareOp::Gt,
+                value: FilterValue::Str("soon".into()),
+                position: (0, 19),
+            }],
+        };
+        let e = compile_search(&TestDialect, &[], &filter, &[], 10, 0).expect_err("must not compile");
+        assert!(e.message.contains("timestamp_ms expects a number"), "{e}");
+    }
+}
