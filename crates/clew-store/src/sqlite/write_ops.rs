@@ -224,6 +224,13 @@ fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
 
     // The first session/user id seen on a span becomes trace metadata unless already set.
     for (column, key) in [("session_id", keys::TRACE_SESSION), ("user_id", keys::TRACE_USER)] {
+        let already_set: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM trace_metadata WHERE trace_pk = ?1 AND key = ?2)")
+            .and_then(|mut stmt| stmt.query_row(params![trace_pk, key], |r| r.get(0)))
+            .map_err(sqlite_error)?;
+        if already_set {
+            continue;
+        }
         let sql = format!(
             "SELECT {column} FROM spans WHERE trace_pk = ?1 AND {column} IS NOT NULL
              ORDER BY start_time_ns, span_id LIMIT 1"

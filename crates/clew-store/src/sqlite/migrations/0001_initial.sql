@@ -101,6 +101,12 @@ CREATE TABLE spans (
 );
 CREATE INDEX spans_by_name ON spans (name);
 CREATE INDEX spans_by_type ON spans (span_type);
+-- Recomputing a trace's summary after each span batch reads only these indexes (covering, or
+-- partial and tiny), not the span rows: big traces arriving in small batches stay cheap.
+CREATE INDEX spans_summary ON spans (trace_pk, start_time_ns, end_time_ns, input_tokens, output_tokens, total_tokens);
+CREATE INDEX spans_roots ON spans (trace_pk, start_time_ns) WHERE parent_span_id IS NULL;
+CREATE INDEX spans_with_session ON spans (trace_pk, start_time_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX spans_with_user ON spans (trace_pk, start_time_ns) WHERE user_id IS NOT NULL;
 
 -- Substring search over span JSON (trace.text, span.content, span.attributes.*).
 -- Contentless (the text lives compressed in spans.payload; rowid = spans.span_pk) and without
