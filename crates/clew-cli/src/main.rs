@@ -29,7 +29,7 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "clew", version, about, long_about = None)]
 struct Cli {
-    /// Trace store URI (sqlite:///abs/path.db, sqlite://rel/path.db) or a path to a store
+    /// Trace store URI (sqlite:///relative/path.db, sqlite:////absolute/path.db) or a path to a store
     /// file. Default: CLEW_STORE, else MLFLOW_TRACKING_URI if it is a sqlite: URI, else
     /// sqlite:///clew.db (the SDK's default store).
     #[arg(long, global = true, env = "CLEW_STORE", value_name = "URI")]

@@ -60,7 +60,7 @@ impl StoreLocation {
         if let Some((scheme, _)) = value.split_once("://") {
             bail!(
                 "the store URI {value:?} (from {source}) uses the scheme {scheme:?}; this command reads local \
-                 SQLite stores only: use sqlite:///abs/path/clew.db, sqlite://relative/path.db or a file path"
+                 SQLite stores only: use sqlite:///relative/path.db, sqlite:////absolute/path.db or a file path"
             );
         }
         // A plain path: opened as a path. The URI (what the SDK's destination reports) uses

@@ -55,6 +55,17 @@ fn main() {
     let started = std::time::Instant::now();
     match which.as_str() {
         "clew" => clew_spans(n),
+        "chunked" => {
+            // As the criterion bench: 10k children per root, flushed between chunks.
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..n / 10_000 {
+                let t = std::time::Instant::now();
+                clew_spans(10_000);
+                spent += t.elapsed();
+                clew::flush();
+            }
+            eprintln!("chunked: {:.0} ns/span excluding flushes", spent.as_nanos() as f64 / n as f64);
+        }
         "disabled" => {
             clew::disable();
             clew_spans(n)

@@ -2,7 +2,9 @@
 //! Python's `json.dumps(v, ensure_ascii=False)` (`", "` and `": "` separators, Python float
 //! repr), written in one pass with serde so the hot path never builds a `serde_json::Value`.
 
+use compact_str::CompactString;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::io;
 
 /// A serde_json formatter with Python's separators and float repr.
@@ -32,6 +34,31 @@ impl serde_json::ser::Formatter for PythonFormatter {
     }
     fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
         self.write_f64(w, value as f64)
+    }
+}
+
+thread_local! {
+    /// Reused serialisation buffer: values are written here, then copied out at their size.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Like [`to_json_text`], into a `CompactString`: values up to 24 bytes (most span inputs,
+/// outputs and attributes) are stored inline, with no heap allocation on the hot path.
+pub fn to_json_compact<T: Serialize + ?Sized>(value: &T) -> CompactString {
+    let reentrant = BUFFER.try_with(|cell| {
+        let Ok(mut buffer) = cell.try_borrow_mut() else { return None };
+        buffer.clear();
+        let mut ser = serde_json::Serializer::with_formatter(&mut *buffer, PythonFormatter);
+        if value.serialize(&mut ser).is_err() {
+            return None;
+        }
+        // SAFETY: as in `to_json_text`, serde_json writes only valid UTF-8.
+        Some(CompactString::from(unsafe { std::str::from_utf8_unchecked(&buffer) }))
+    });
+    // A `Serialize` impl that itself traces (re-entrancy) or fails takes the plain path.
+    match reentrant {
+        Ok(Some(text)) => text,
+        _ => CompactString::from(to_json_text(value)),
     }
 }
 

@@ -4,7 +4,8 @@
 //! threads and tasks or held by another language's runtime. A span that is not recorded
 //! (tracing disabled, sampled out) is a no-op handle with no allocation.
 
-use crate::json_text::to_json_text;
+use crate::json_text::to_json_compact;
+use compact_str::CompactString;
 use crate::trace_buffer::TraceBuffer;
 use clew_model::{keys, SpanEvent, SpanId, SpanStatus, SpanStatusCode, SpanType, TraceId};
 use parking_lot::Mutex;
@@ -63,11 +64,11 @@ pub(crate) struct SpanState {
     pub(crate) span_type: SpanType,
     pub(crate) start_time_ns: i64,
     pub(crate) status: SpanStatus,
-    pub(crate) inputs: Option<String>,
-    pub(crate) outputs: Option<String>,
+    pub(crate) inputs: Option<CompactString>,
+    pub(crate) outputs: Option<CompactString>,
     pub(crate) function_name: Option<Cow<'static, str>>,
     /// User attributes in first-set order; a later set replaces the value in place.
-    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) attributes: Vec<(String, CompactString)>,
     pub(crate) events: Vec<SpanEvent>,
     pub(crate) end_time_ns: Option<i64>,
 }
@@ -156,7 +157,7 @@ impl LiveSpan {
     /// Sets the span's inputs (any `Serialize` value; stored as JSON text).
     pub fn set_inputs<T: Serialize>(&self, inputs: T) {
         if self.inner.is_some() {
-            let text = to_json_text(&inputs);
+            let text = to_json_compact(&inputs);
             self.with_state(|s| s.inputs = Some(text));
         }
     }
@@ -165,26 +166,28 @@ impl LiveSpan {
     /// For RETRIEVER spans, pass a list of [`clew_model::Document`]s.
     pub fn set_outputs<T: Serialize>(&self, outputs: T) {
         if self.inner.is_some() {
-            let text = to_json_text(&outputs);
+            let text = to_json_compact(&outputs);
             self.with_state(|s| s.outputs = Some(text));
         }
     }
 
     /// Sets the inputs from JSON text that is already serialised.
-    pub fn set_inputs_json(&self, json_text: String) {
-        self.with_state(|s| s.inputs = Some(json_text));
+    pub fn set_inputs_json(&self, json_text: impl Into<CompactString>) {
+        let text = json_text.into();
+        self.with_state(|s| s.inputs = Some(text));
     }
 
     /// Sets the outputs from JSON text that is already serialised.
-    pub fn set_outputs_json(&self, json_text: String) {
-        self.with_state(|s| s.outputs = Some(json_text));
+    pub fn set_outputs_json(&self, json_text: impl Into<CompactString>) {
+        let text = json_text.into();
+        self.with_state(|s| s.outputs = Some(text));
     }
 
     /// Sets one attribute (any `Serialize` value). Setting a reserved `mlflow.*` key such as
     /// `mlflow.spanInputs` goes to the matching field.
     pub fn set_attribute<T: Serialize>(&self, key: impl Into<String>, value: T) {
         if self.inner.is_some() {
-            let text = to_json_text(&value);
+            let text = to_json_compact(&value);
             let key = key.into();
             self.with_state(|s| s.put_attribute(key, text));
         }
@@ -198,8 +201,8 @@ impl LiveSpan {
         I: IntoIterator<Item = (K, V)>,
     {
         if self.inner.is_some() {
-            let texts: Vec<(String, String)> =
-                attributes.into_iter().map(|(k, v)| (k.into(), to_json_text(&v))).collect();
+            let texts: Vec<(String, CompactString)> =
+                attributes.into_iter().map(|(k, v)| (k.into(), to_json_compact(&v))).collect();
             self.with_state(|s| {
                 for (k, v) in texts {
                     s.put_attribute(k, v);
@@ -315,13 +318,13 @@ impl SpanState {
         const FIXED: usize = 256;
         FIXED
             + self.name.len()
-            + self.inputs.as_ref().map_or(0, String::len)
-            + self.outputs.as_ref().map_or(0, String::len)
+            + self.inputs.as_ref().map_or(0, |t| t.len())
+            + self.outputs.as_ref().map_or(0, |t| t.len())
             + self.attributes.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>()
             + self.events.len() * 128
     }
 
-    pub(crate) fn put_attribute(&mut self, key: String, text: String) {
+    pub(crate) fn put_attribute(&mut self, key: String, text: CompactString) {
         match key.as_str() {
             keys::SPAN_INPUTS => self.inputs = Some(text),
             keys::SPAN_OUTPUTS => self.outputs = Some(text),

@@ -3,6 +3,7 @@
 
 use crate::export::ExportTarget;
 use crate::span::{SpanInner, SpanState};
+use compact_str::CompactString;
 use clew_model::{keys, Span, SpanEvent, SpanId, SpanStatus, SpanType, TraceId, TraceState};
 use indexmap::IndexMap;
 use parking_lot::Mutex;
@@ -56,7 +57,7 @@ impl TraceBuffer {
             is_remote,
             target,
             processors,
-            finished: Mutex::new(Finished::default()),
+            finished: Mutex::new(Finished { spans: Vec::with_capacity(8), bytes: 0 }),
             overrides: Mutex::new(overrides),
             exported: AtomicBool::new(false),
         }
@@ -147,10 +148,10 @@ impl FinishedSpan {
             start_time_ns: state.start_time_ns,
             end_time_ns: state.end_time_ns.unwrap_or(state.start_time_ns),
             status: std::mem::take(&mut state.status),
-            inputs: state.inputs.take(),
-            outputs: state.outputs.take(),
+            inputs: state.inputs.take().map(CompactString::into_string),
+            outputs: state.outputs.take().map(CompactString::into_string),
             function_name: state.function_name.take(),
-            attributes: std::mem::take(&mut state.attributes),
+            attributes: std::mem::take(&mut state.attributes).into_iter().map(|(k, v)| (k, v.into_string())).collect(),
             events: std::mem::take(&mut state.events),
         }
     }

@@ -138,8 +138,8 @@ pub fn start_span(name: impl Into<Cow<'static, str>>) -> SpanGuard {
 pub struct SpanBuilder {
     name: Cow<'static, str>,
     span_type: SpanType,
-    inputs: Option<String>,
-    attributes: Vec<(String, String)>,
+    inputs: Option<compact_str::CompactString>,
+    attributes: Vec<(String, compact_str::CompactString)>,
     parent: Parent,
     start_time_ns: Option<i64>,
 }
@@ -161,13 +161,13 @@ impl SpanBuilder {
     }
     pub fn inputs<T: Serialize>(mut self, inputs: T) -> Self {
         if crate::config::is_enabled() {
-            self.inputs = Some(crate::json_text::to_json_text(&inputs));
+            self.inputs = Some(crate::json_text::to_json_compact(&inputs));
         }
         self
     }
     pub fn attribute<T: Serialize>(mut self, key: impl Into<String>, value: T) -> Self {
         if crate::config::is_enabled() {
-            self.attributes.push((key.into(), crate::json_text::to_json_text(&value)));
+            self.attributes.push((key.into(), crate::json_text::to_json_compact(&value)));
         }
         self
     }

@@ -42,6 +42,8 @@ fn search_with_filters_order_and_experiments() {
     assert_eq!(clew::get_experiment_by_name("trace_analysis").unwrap().unwrap().experiment_id, exp.experiment_id);
     assert!(clew::get_experiment_by_name("nope").unwrap().is_none());
     for i in 0..5 {
+        // Distinct milliseconds, so ordering by timestamp has no ties.
+        std::thread::sleep(std::time::Duration::from_millis(3));
         let s = clew::start_span(format!("operation_{i}"));
         s.set_inputs(json!({"iteration": i}));
         if i == 3 {

@@ -3,7 +3,7 @@
 //! ```no_run
 //! # async fn demo() -> clew_store::StoreResult<()> {
 //! use clew_store::{SqliteStore, TraceStore};
-//! let store = SqliteStore::open_uri("sqlite:///tmp/clew.db")?;
+//! let store = SqliteStore::open_uri("sqlite:////tmp/clew.db")?;
 //! let experiments = store.list_experiments().await?;
 //! assert_eq!(experiments[0].name, "Default");
 //! # Ok(()) }
@@ -77,12 +77,13 @@ impl SqliteStore {
         Self::open_at(path, Some(dir))
     }
 
-    /// Opens a store from a URI: `sqlite:///abs/path.db`, `sqlite://rel/path.db`, or
-    /// `sqlite://:memory:` / `sqlite:///:memory:` for a temporary store.
+    /// Opens a store from a URI: `sqlite:///rel/path.db` (relative to the working
+    /// directory), `sqlite:////abs/path.db`, or `sqlite:///:memory:` for a temporary store.
     ///
     /// ```
     /// use clew_store::SqliteStore;
-    /// assert_eq!(SqliteStore::path_from_uri("sqlite:///var/clew.db").unwrap().to_str(), Some("/var/clew.db"));
+    /// assert_eq!(SqliteStore::path_from_uri("sqlite:////var/clew.db").unwrap().to_str(), Some("/var/clew.db"));
+    /// assert_eq!(SqliteStore::path_from_uri("sqlite:///clew.db").unwrap().to_str(), Some("clew.db"));
     /// assert_eq!(SqliteStore::path_from_uri("sqlite://data/clew.db").unwrap().to_str(), Some("data/clew.db"));
     /// assert!(SqliteStore::path_from_uri("postgresql://host/db").is_err());
     /// ```
@@ -97,16 +98,16 @@ impl SqliteStore {
     /// The file path a `sqlite://` URI names (`:memory:` for the in-memory forms).
     pub fn path_from_uri(uri: &str) -> StoreResult<PathBuf> {
         let rest = uri.strip_prefix("sqlite://").ok_or_else(|| {
-            StoreError::InvalidArgument(format!("not a SQLite URI: {uri:?} (expected sqlite:///abs/path or sqlite://rel/path)"))
+            StoreError::InvalidArgument(format!(
+                "not a SQLite URI: {uri:?} (expected sqlite:///relative/path.db or sqlite:////absolute/path.db)"
+            ))
         })?;
-        // SQLAlchemy form: three slashes = absolute path, two = relative.
-        let path = if rest == "/:memory:" || rest == ":memory:" || rest.is_empty() {
-            ":memory:".to_string()
-        } else {
-            rest.to_string()
-        };
-        if path.is_empty() || path == "/" {
-            return Err(StoreError::InvalidArgument(format!("SQLite URI {uri:?} names no file")));
+        // SQLAlchemy's form, as MLflow uses it: after `sqlite://` comes `/` and the path, so
+        // `sqlite:///clew.db` is `clew.db` in the working directory and `sqlite:////data/x.db`
+        // is `/data/x.db`. A bare `sqlite://rel.db` is read as relative too.
+        let path = rest.strip_prefix('/').unwrap_or(rest);
+        if path.is_empty() || path == ":memory:" {
+            return Ok(PathBuf::from(":memory:"));
         }
         Ok(PathBuf::from(path))
     }
@@ -469,7 +470,8 @@ mod tests {
 
     #[test]
     fn uris_name_files() {
-        assert_eq!(SqliteStore::path_from_uri("sqlite:///abs/x.db").unwrap(), PathBuf::from("/abs/x.db"));
+        assert_eq!(SqliteStore::path_from_uri("sqlite:////abs/x.db").unwrap(), PathBuf::from("/abs/x.db"));
+        assert_eq!(SqliteStore::path_from_uri("sqlite:///clew.db").unwrap(), PathBuf::from("clew.db"));
         assert_eq!(SqliteStore::path_from_uri("sqlite://rel/x.db").unwrap(), PathBuf::from("rel/x.db"));
         assert_eq!(SqliteStore::path_from_uri("sqlite:///:memory:").unwrap(), PathBuf::from(":memory:"));
         assert!(matches!(SqliteStore::path_from_uri("file:///x.db"), Err(StoreError::InvalidArgument(_))));
@@ -483,7 +485,7 @@ mod tests {
             let store = SqliteStore::open(&path).expect("open");
             store.write_traces(vec![simple_trace(1, "0", 0, 5, 1)]).await.expect("write");
         }
-        let store = SqliteStore::open_uri(&format!("sqlite://{}", path.display())).expect("reopen");
+        let store = SqliteStore::open_uri(&format!("sqlite:///{}", path.display())).expect("reopen");
         let trace = store.get_trace(&crate::conformance::trace_id(1)).await.expect("read").expect("kept");
         assert_eq!(trace.data.spans.len(), 2);
         let conn = schema::open_connection(&path, true).expect("open");
