@@ -268,18 +268,7 @@ pub fn span_from_dict(value: &Value) -> Result<Span, ModelError> {
         "span.end_time_unix_nano",
     )?;
 
-    let mut events = Vec::new();
-    for event in optional_array(obj, "events", "span.events")? {
-        let event = as_object(event, "span.events[]")?;
-        events.push(SpanEvent {
-            name: required_str(event, "name", "span.events[].name")?.to_string(),
-            timestamp_ns: int_value(
-                required(event, "time_unix_nano", "span.events[].time_unix_nano")?,
-                "span.events[].time_unix_nano",
-            )?,
-            attributes: read_event_attributes(event, "span.events[].attributes")?,
-        });
-    }
+    let events = read_events(obj, "time_unix_nano", "span.events[].time_unix_nano")?;
 
     Ok(Span {
         trace_id,
@@ -319,18 +308,7 @@ fn span_from_v2_dict(
         None => SpanStatusCode::Unset,
     };
     let description = optional_str(obj, "status_message", "span.status_message")?.unwrap_or("");
-    let mut events = Vec::new();
-    for event in optional_array(obj, "events", "span.events")? {
-        let event = as_object(event, "span.events[]")?;
-        events.push(SpanEvent {
-            name: required_str(event, "name", "span.events[].name")?.to_string(),
-            timestamp_ns: int_value(
-                required(event, "timestamp", "span.events[].timestamp")?,
-                "span.events[].timestamp",
-            )?,
-            attributes: read_event_attributes(event, "span.events[].attributes")?,
-        });
-    }
+    let events = read_events(obj, "timestamp", "span.events[].timestamp")?;
     Ok(Span {
         trace_id,
         span_id,
@@ -384,6 +362,25 @@ fn read_attributes(obj: &Map<String, Value>) -> Result<IndexMap<String, String>,
             (k.clone(), text)
         })
         .collect())
+}
+
+/// The `events` list of a span dict; the v3 form stamps events with `time_unix_nano`, the v2
+/// form with `timestamp`.
+fn read_events(
+    obj: &Map<String, Value>,
+    time_key: &'static str,
+    time_field: &'static str,
+) -> Result<Vec<SpanEvent>, ModelError> {
+    let mut events = Vec::new();
+    for event in optional_array(obj, "events", "span.events")? {
+        let event = as_object(event, "span.events[]")?;
+        events.push(SpanEvent {
+            name: required_str(event, "name", "span.events[].name")?.to_string(),
+            timestamp_ns: int_value(required(event, time_key, time_field)?, time_field)?,
+            attributes: read_event_attributes(event, "span.events[].attributes")?,
+        });
+    }
+    Ok(events)
 }
 
 fn read_event_attributes(
