@@ -76,6 +76,16 @@ pub(crate) fn current_slot() -> Option<LiveSpan> {
     }
 }
 
+/// Runs `f` on the current span slot without cloning the handle (no reference-count
+/// traffic on the hot path).
+#[inline]
+pub(crate) fn with_current_slot<R>(f: impl FnOnce(Option<&LiveSpan>) -> R) -> R {
+    match custom_storage() {
+        Some(storage) => f(storage.current().as_ref()),
+        None => CURRENT.with(|c| f(c.borrow().as_ref())),
+    }
+}
+
 enum Restore {
     ThreadLocal(Option<LiveSpan>),
     Custom(EnterToken),

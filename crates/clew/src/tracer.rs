@@ -30,12 +30,29 @@ pub(crate) fn create_span(
     if !crate::config::is_enabled() {
         return LiveSpan::noop();
     }
-    let parent = match parent {
-        Parent::Current => context::current_slot(),
-        Parent::Root => None,
-        Parent::Span(span) => Some(span),
-    };
     let start = start_time_ns.unwrap_or_else(crate::clock::now_ns);
+    match parent {
+        Parent::Current => {
+            // Children are made while the slot is borrowed (no handle clone); a root is made
+            // after, since its first use may open the store.
+            let mut name_and_type = Some((name, span_type));
+            let child = context::with_current_slot(|current| {
+                let parent = current?;
+                let (name, span_type) = name_and_type.take()?;
+                Some(child_or_root(name, span_type, start, Some(parent)))
+            });
+            match (child, name_and_type) {
+                (Some(span), _) => span,
+                (None, Some((name, span_type))) => child_or_root(name, span_type, start, None),
+                (None, None) => LiveSpan::noop(),
+            }
+        }
+        Parent::Root => child_or_root(name, span_type, start, None),
+        Parent::Span(span) => child_or_root(name, span_type, start, Some(&span)),
+    }
+}
+
+fn child_or_root(name: Cow<'static, str>, span_type: SpanType, start: i64, parent: Option<&LiveSpan>) -> LiveSpan {
     match parent {
         // Inside a span that is not recorded (sampled out): record nothing either.
         Some(LiveSpan { inner: None }) => LiveSpan::noop(),
