@@ -1,0 +1,1 @@
+//! Optional authentication (bearer token or basic credentials).

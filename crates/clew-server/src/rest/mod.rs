@@ -1,0 +1,8 @@
+//! The MLflow REST API.
+
+use crate::state::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,23 @@
+//! What every handler shares. Nothing here outlives a restart: all state is in the store.
+
+use crate::config::ServerConfig;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use clew_store::TraceStore;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn TraceStore>,
+    pub ingest: Ingest,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn TraceStore>, config: ServerConfig) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let ingest = Ingest::new(store.clone(), config.max_pending_spans, metrics.clone());
+        AppState { store, ingest, metrics, config: Arc::new(config) }
+    }
+}
