@@ -8,6 +8,7 @@
 //! assert_eq!(SpanId::from_u64(1).to_hex(), "0000000000000001");
 //! ```
 
+pub mod assessment;
 pub mod chat;
 pub mod document;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod link;
 pub mod propagation;
 pub mod pyjson;
+pub mod run;
 pub mod span;
 pub mod span_type;
 pub mod status;
@@ -27,6 +29,7 @@ pub mod summary;
 pub mod trace;
 pub mod trace_info;
 
+pub use assessment::{Assessment, AssessmentSource, AssessmentUpdate, AssessmentValue};
 pub use chat::{ChatMessage, ChatTool, ChatToolFunction, ToolCall, ToolCallFunction};
 pub use document::Document;
 pub use error::ModelError;
@@ -34,6 +37,7 @@ pub use event::SpanEvent;
 pub use experiment::Experiment;
 pub use ids::{SpanId, TraceId};
 pub use link::SpanLink;
+pub use run::{Run, RunStatus};
 pub use span::{Attributes, Span};
 pub use span_type::SpanType;
 pub use status::{SpanStatus, SpanStatusCode};

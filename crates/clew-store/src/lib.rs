@@ -14,6 +14,7 @@ pub mod span_record;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod tracking;
 
 pub use sqlite::SqliteStore;
 pub use store::*;

@@ -14,17 +14,19 @@ mod functions;
 mod read_ops;
 mod readers;
 pub mod schema;
+mod tracking_ops;
 mod write_ops;
 mod writer;
 
 use crate::span_record::SpanRecord;
 use crate::sql::search::{compile_search, SqlParam};
 use crate::{
-    page_token, DeleteTraces, SearchTracesRequest, StoreError, StoreResult, TracePage, TraceStore,
+    page_token, tracking, ArtifactInfo, CreateRun, DeleteTraces, ExperimentPage, SearchExperimentsRequest,
+    SearchTracesRequest, SpanSkeleton, StoreError, StoreResult, TracePage, TraceStore, UpdateRun, MAX_TRACES_TO_LINK,
 };
 use async_trait::async_trait;
 use clew_model::filter::{parse_filter, parse_order_by_list};
-use clew_model::{Experiment, Span, Trace, TraceInfo};
+use clew_model::{Assessment, AssessmentUpdate, Experiment, Run, Span, SpanId, Trace, TraceInfo};
 use readers::ReaderPool;
 use rusqlite::types::ToSql;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,8 @@ use writer::Writer;
 pub const DEFAULT_MAX_RESULTS: usize = 100;
 /// The largest page a search may ask for (MLflow's store limit).
 pub const MAX_RESULTS_LIMIT: usize = 50_000;
+/// Page size of `search_experiments` when the request gives none (MLflow's).
+pub const DEFAULT_MAX_EXPERIMENTS: usize = 1000;
 
 /// A [`TraceStore`] in one SQLite file. Cheap to clone; clones share the writer and readers.
 #[derive(Clone)]
@@ -345,6 +349,156 @@ impl TraceStore for SqliteStore {
 
     async fn delete_traces(&self, request: DeleteTraces) -> StoreResult<usize> {
         self.write(move |conn| write_ops::delete_traces(conn, &request)).await
+    }
+    // ---- experiments (tracking server / UI) ----
+
+    async fn search_experiments(&self, request: &SearchExperimentsRequest) -> StoreResult<ExperimentPage> {
+        let max_results = request.max_results.unwrap_or(DEFAULT_MAX_EXPERIMENTS);
+        if max_results == 0 || max_results > MAX_RESULTS_LIMIT {
+            return Err(StoreError::InvalidArgument(format!(
+                "max_results must be between 1 and {MAX_RESULTS_LIMIT}, got {max_results}"
+            )));
+        }
+        let offset = page_token::decode(request.page_token.as_deref())?;
+        let request = request.clone();
+        self.read(move |conn| tracking_ops::search_experiments(conn, &request, max_results, offset)).await
+    }
+
+    async fn count_traces(&self, experiment_id: &str) -> StoreResult<u64> {
+        let id = experiment_id.to_string();
+        self.read(move |conn| tracking_ops::count_traces(conn, &id)).await
+    }
+
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> StoreResult<()> {
+        let (id, name, now) = (experiment_id.to_string(), new_name.to_string(), tracking::now_ms());
+        self.write(move |conn| tracking_ops::rename_experiment(conn, &id, &name, now)).await
+    }
+
+    async fn delete_experiment(&self, experiment_id: &str) -> StoreResult<()> {
+        let (id, now) = (experiment_id.to_string(), tracking::now_ms());
+        self.write(move |conn| tracking_ops::set_experiment_deleted(conn, &id, true, now)).await
+    }
+
+    async fn restore_experiment(&self, experiment_id: &str) -> StoreResult<()> {
+        let (id, now) = (experiment_id.to_string(), tracking::now_ms());
+        self.write(move |conn| tracking_ops::set_experiment_deleted(conn, &id, false, now)).await
+    }
+
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        let (id, key, value) = (experiment_id.to_string(), key.to_string(), value.to_string());
+        self.write(move |conn| tracking_ops::set_experiment_tag(conn, &id, &key, &value)).await
+    }
+
+    // ---- runs ----
+
+    async fn create_run(&self, request: CreateRun) -> StoreResult<Run> {
+        let new = tracking_ops::NewRun {
+            request,
+            run_id: tracking::new_run_id(),
+            generated_name: tracking::generate_run_name(),
+            now: tracking::now_ms(),
+        };
+        self.write(move |conn| tracking_ops::create_run(conn, &new)).await
+    }
+
+    async fn get_run(&self, run_id: &str) -> StoreResult<Option<Run>> {
+        let run_id = run_id.to_string();
+        self.read(move |conn| tracking_ops::get_run(conn, &run_id)).await
+    }
+
+    async fn update_run(&self, run_id: &str, update: UpdateRun) -> StoreResult<Run> {
+        let run_id = run_id.to_string();
+        self.write(move |conn| tracking_ops::update_run(conn, &run_id, &update)).await
+    }
+
+    async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()> {
+        if trace_ids.len() > MAX_TRACES_TO_LINK {
+            return Err(StoreError::InvalidArgument(format!(
+                "cannot link more than {MAX_TRACES_TO_LINK} traces to a run at once, got {}",
+                trace_ids.len()
+            )));
+        }
+        if run_id.trim().is_empty() {
+            return Err(StoreError::InvalidArgument("run_id must not be empty".into()));
+        }
+        if trace_ids.is_empty() {
+            return Ok(());
+        }
+        let (trace_ids, run_id) = (trace_ids.to_vec(), run_id.to_string());
+        self.write(move |conn| tracking_ops::link_traces_to_run(conn, &trace_ids, &run_id)).await
+    }
+
+    // ---- assessments ----
+
+    async fn create_assessment(&self, trace_id: &str, assessment: Assessment) -> StoreResult<Assessment> {
+        let prepared =
+            tracking::prepare_new_assessment(trace_id, assessment, tracking::new_assessment_id(), tracking::now_ms())?;
+        self.write(move |conn| tracking_ops::create_assessment(conn, &prepared)).await
+    }
+
+    async fn get_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<Option<Assessment>> {
+        let (trace_id, assessment_id) = (trace_id.to_string(), assessment_id.to_string());
+        self.read(move |conn| tracking_ops::get_assessment(conn, &trace_id, &assessment_id)).await
+    }
+
+    async fn update_assessment(
+        &self,
+        trace_id: &str,
+        assessment_id: &str,
+        update: AssessmentUpdate,
+    ) -> StoreResult<Assessment> {
+        let (trace_id, assessment_id, now) = (trace_id.to_string(), assessment_id.to_string(), tracking::now_ms());
+        self.write(move |conn| tracking_ops::update_assessment(conn, &trace_id, &assessment_id, &update, now)).await
+    }
+
+    async fn delete_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<()> {
+        let (trace_id, assessment_id) = (trace_id.to_string(), assessment_id.to_string());
+        self.write(move |conn| tracking_ops::delete_assessment(conn, &trace_id, &assessment_id)).await
+    }
+
+    // ---- artifacts ----
+
+    async fn put_artifact(&self, path: &str, bytes: Vec<u8>) -> StoreResult<()> {
+        let (path, now) = (tracking::artifact_path(path)?, tracking::now_ms());
+        self.write(move |conn| tracking_ops::put_artifact(conn, &path, &bytes, now)).await
+    }
+
+    async fn get_artifact(&self, path: &str) -> StoreResult<Option<Vec<u8>>> {
+        let path = tracking::artifact_path(path)?;
+        self.read(move |conn| tracking_ops::get_artifact(conn, &path)).await
+    }
+
+    async fn list_artifacts(&self, prefix: &str) -> StoreResult<Vec<ArtifactInfo>> {
+        let prefix = tracking::artifact_prefix(prefix)?;
+        self.read(move |conn| tracking_ops::list_artifacts(conn, &prefix)).await
+    }
+
+    async fn delete_artifact(&self, path: &str) -> StoreResult<bool> {
+        let path = tracking::artifact_path(path)?;
+        self.write(move |conn| tracking_ops::delete_artifact(conn, &path)).await
+    }
+
+    // ---- big traces ----
+
+    async fn get_trace_skeleton(&self, trace_id: &str) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {
+        let trace_id = trace_id.to_string();
+        self.read(move |conn| tracking_ops::get_trace_skeleton(conn, &trace_id)).await
+    }
+
+    async fn get_spans(&self, trace_id: &str, span_ids: &[String]) -> StoreResult<Vec<Span>> {
+        let ids = span_ids
+            .iter()
+            .map(|id| {
+                SpanId::from_hex(id)
+                    .map(|s| s.as_u64() as i64)
+                    .map_err(|_| StoreError::InvalidArgument(format!("span id {id:?} is not 16 hex digits")))
+            })
+            .collect::<StoreResult<Vec<i64>>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let trace_id = trace_id.to_string();
+        self.read(move |conn| tracking_ops::get_spans(conn, &trace_id, &ids)).await
     }
 }
 

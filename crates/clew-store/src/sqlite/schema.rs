@@ -11,10 +11,13 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Migrations in order; a migration is never edited once released, only followed by another.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_tracking_server.sql")),
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits on another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

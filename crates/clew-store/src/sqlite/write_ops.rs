@@ -455,15 +455,15 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
 }
 
 /// The searchable columns of one assessment dict (proto-JSON form).
-struct AssessmentColumns {
-    name: String,
-    kind: &'static str,
-    value_text: Option<String>,
-    value_json: Option<String>,
-    valid: bool,
+pub(crate) struct AssessmentColumns {
+    pub(crate) name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) value_text: Option<String>,
+    pub(crate) value_json: Option<String>,
+    pub(crate) valid: bool,
 }
 
-fn assessment_columns(assessment: &Value) -> AssessmentColumns {
+pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
     let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
     let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
         ("feedback", feedback.get("value"))
@@ -489,8 +489,8 @@ fn replace_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) 
     for (position, assessment) in assessments.iter().enumerate() {
         let columns = assessment_columns(assessment);
         conn.prepare_cached(
-            "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -502,6 +502,7 @@ fn replace_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) 
                 columns.value_json,
                 columns.valid,
                 assessment.to_string(),
+                assessment.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()),
             ])
         })
         .map_err(sqlite_error)?;

@@ -1,0 +1,49 @@
+-- clew SQLite schema, version 2: what the tracking server needs beyond trace ingest.
+-- Assessment CRUD, trace↔run links, minimal runs, artifacts as blobs, and (nothing else)
+-- for experiments: rename/delete/restore use the version-1 columns.
+
+-- Assessments created through the CRUD API are addressed by id. Assessments that arrived in a
+-- TraceInfo keep the id their dict carries (if any).
+ALTER TABLE assessments ADD COLUMN assessment_id TEXT;
+UPDATE assessments SET assessment_id = json_extract(payload, '$.assessment_id')
+WHERE json_valid(payload) AND json_type(payload, '$.assessment_id') = 'text';
+CREATE INDEX assessments_by_id ON assessments (trace_pk, assessment_id) WHERE assessment_id IS NOT NULL;
+
+-- Runs: only what `mlflow.start_run()` and `search_traces(run_id=)` use.
+CREATE TABLE runs (
+    run_id          TEXT    PRIMARY KEY,          -- 32 lowercase hex digits
+    experiment_id   INTEGER NOT NULL REFERENCES experiments (experiment_id),
+    run_name        TEXT    NOT NULL,
+    user_id         TEXT    NOT NULL DEFAULT '',
+    status          TEXT    NOT NULL,             -- RUNNING | SCHEDULED | FINISHED | FAILED | KILLED
+    start_time      INTEGER NOT NULL,             -- ms since the epoch
+    end_time        INTEGER,
+    lifecycle_stage TEXT    NOT NULL DEFAULT 'active',
+    artifact_uri    TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX runs_by_experiment ON runs (experiment_id);
+
+CREATE TABLE run_tags (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+
+-- Traces linked to runs (MLflow's entity_associations, trace → run). The run need not exist
+-- here (as in MLflow); the `run_id = '...'` filter matches these as well as the
+-- `mlflow.sourceRun` metadata.
+CREATE TABLE trace_run_links (
+    trace_pk INTEGER NOT NULL REFERENCES traces (trace_pk) ON DELETE CASCADE,
+    run_id   TEXT    NOT NULL,
+    PRIMARY KEY (trace_pk, run_id)
+) WITHOUT ROWID;
+CREATE INDEX trace_run_links_by_run ON trace_run_links (run_id, trace_pk);
+
+-- Artifacts (`mlflow-artifacts:/<path>`) as blobs, so a server keeps no state outside the store.
+CREATE TABLE artifacts (
+    path             TEXT    PRIMARY KEY,         -- relative, '/'-separated, no '.'/'..' segments
+    size             INTEGER NOT NULL,
+    content          BLOB    NOT NULL,
+    last_update_time INTEGER NOT NULL
+);
