@@ -4,8 +4,11 @@
 //! (`unindexed::`), so both search paths are pinned.
 
 use async_trait::async_trait;
-use clew_model::{Experiment, Span, Trace, TraceInfo};
-use clew_store::{DeleteTraces, SearchTracesRequest, SqliteStore, StoreResult, TracePage, TraceStore};
+use clew_model::{Assessment, AssessmentUpdate, Experiment, Run, Span, Trace, TraceInfo};
+use clew_store::{
+    ArtifactInfo, CreateRun, DeleteTraces, ExperimentPage, SearchExperimentsRequest, SearchTracesRequest, SpanSkeleton,
+    SqliteStore, StoreResult, TracePage, TraceStore, UpdateRun,
+};
 use std::sync::Arc;
 
 /// A store whose searches always see a complete substring index: each search first indexes
@@ -57,6 +60,71 @@ impl TraceStore for FullyIndexed {
     }
     async fn delete_traces(&self, request: DeleteTraces) -> StoreResult<usize> {
         self.0.delete_traces(request).await
+    }
+    async fn search_experiments(&self, request: &SearchExperimentsRequest) -> StoreResult<ExperimentPage> {
+        self.0.search_experiments(request).await
+    }
+    async fn count_traces(&self, experiment_id: &str) -> StoreResult<u64> {
+        self.0.count_traces(experiment_id).await
+    }
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> StoreResult<()> {
+        self.0.rename_experiment(experiment_id, new_name).await
+    }
+    async fn delete_experiment(&self, experiment_id: &str) -> StoreResult<()> {
+        self.0.delete_experiment(experiment_id).await
+    }
+    async fn restore_experiment(&self, experiment_id: &str) -> StoreResult<()> {
+        self.0.restore_experiment(experiment_id).await
+    }
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        self.0.set_experiment_tag(experiment_id, key, value).await
+    }
+    async fn create_run(&self, request: CreateRun) -> StoreResult<Run> {
+        self.0.create_run(request).await
+    }
+    async fn get_run(&self, run_id: &str) -> StoreResult<Option<Run>> {
+        self.0.get_run(run_id).await
+    }
+    async fn update_run(&self, run_id: &str, update: UpdateRun) -> StoreResult<Run> {
+        self.0.update_run(run_id, update).await
+    }
+    async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()> {
+        self.0.link_traces_to_run(trace_ids, run_id).await
+    }
+    async fn create_assessment(&self, trace_id: &str, assessment: Assessment) -> StoreResult<Assessment> {
+        self.0.create_assessment(trace_id, assessment).await
+    }
+    async fn get_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<Option<Assessment>> {
+        self.0.get_assessment(trace_id, assessment_id).await
+    }
+    async fn update_assessment(
+        &self,
+        trace_id: &str,
+        assessment_id: &str,
+        update: AssessmentUpdate,
+    ) -> StoreResult<Assessment> {
+        self.0.update_assessment(trace_id, assessment_id, update).await
+    }
+    async fn delete_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<()> {
+        self.0.delete_assessment(trace_id, assessment_id).await
+    }
+    async fn put_artifact(&self, path: &str, bytes: Vec<u8>) -> StoreResult<()> {
+        self.0.put_artifact(path, bytes).await
+    }
+    async fn get_artifact(&self, path: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.0.get_artifact(path).await
+    }
+    async fn list_artifacts(&self, prefix: &str) -> StoreResult<Vec<ArtifactInfo>> {
+        self.0.list_artifacts(prefix).await
+    }
+    async fn delete_artifact(&self, path: &str) -> StoreResult<bool> {
+        self.0.delete_artifact(path).await
+    }
+    async fn get_trace_skeleton(&self, trace_id: &str) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {
+        self.0.get_trace_skeleton(trace_id).await
+    }
+    async fn get_spans(&self, trace_id: &str, span_ids: &[String]) -> StoreResult<Vec<Span>> {
+        self.0.get_spans(trace_id, span_ids).await
     }
 }
 
