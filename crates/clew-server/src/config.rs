@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// How long shutdown waits for accepted work to be committed.
     pub shutdown_grace: Duration,
+    /// How long GetTrace without `allow_partial` waits for a trace's missing spans before
+    /// answering `RESOURCE_DOES_NOT_EXIST` (the reference server sleeps 1 s, then 2 s).
+    pub partial_trace_wait: Duration,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +40,7 @@ impl Default for ServerConfig {
             basic_auth: None,
             cors_origins: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
+            partial_trace_wait: Duration::from_secs(3),
         }
     }
 }

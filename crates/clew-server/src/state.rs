@@ -1,5 +1,6 @@
 //! What every handler shares. Nothing here outlives a restart: all state is in the store.
 
+use crate::auth::AuthPolicy;
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
@@ -12,12 +13,14 @@ pub struct AppState {
     pub ingest: Ingest,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
+    pub auth: Arc<AuthPolicy>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn TraceStore>, config: ServerConfig) -> Self {
         let metrics = Arc::new(Metrics::new());
         let ingest = Ingest::new(store.clone(), config.max_pending_spans, metrics.clone());
-        AppState { store, ingest, metrics, config: Arc::new(config) }
+        let auth = Arc::new(AuthPolicy::new(config.auth_token.clone(), config.basic_auth.clone()));
+        AppState { store, ingest, metrics, config: Arc::new(config), auth }
     }
 }
