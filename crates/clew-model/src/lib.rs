@@ -28,6 +28,7 @@ pub mod status;
 pub mod summary;
 pub mod trace;
 pub mod trace_info;
+pub mod translate;
 
 pub use assessment::{Assessment, AssessmentSource, AssessmentUpdate, AssessmentValue};
 pub use chat::{ChatMessage, ChatTool, ChatToolFunction, ToolCall, ToolCallFunction};

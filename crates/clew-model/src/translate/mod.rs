@@ -1,0 +1,222 @@
+//! Store-time translation of foreign spans (spec §8): what MLflow's
+//! `translate_span_when_storing` does to a span that arrives over OTLP, so spans from
+//! OpenInference, the OTel GenAI conventions, Traceloop/OpenLLMetry and others show up with a
+//! span type, inputs, outputs, token usage, model and provider.
+//!
+//! 1. [`sanitize_attributes`] strips one level of double JSON encoding.
+//! 2. Each MLflow key is filled from the first convention that has a value for it, in MLflow's
+//!    order (OpenInference, Gemini CLI, Claude Code, GenAI, Spring AI, Traceloop, Google ADK,
+//!    Vercel AI, VoltAgent, LiveKit, Laminar, Langfuse); events are read too (GenAI
+//!    `gen_ai.*.message` / `gen_ai.choice`, Spring AI prompt/completion, Claude Code tool
+//!    output).
+//! 3. Existing `mlflow.*` values are never overwritten, except that a missing or `UNKNOWN`
+//!    span type is replaced. The raw attributes stay.
+//!
+//! Not done here: `mlflow.llm.cost` (MLflow prices model + usage from LiteLLM or its own
+//! table).
+//!
+//! ```
+//! use clew_model::{Span, SpanId, SpanStatus, TraceId};
+//! use clew_model::translate::translate_span_for_storage;
+//! let mut span = Span { trace_id: TraceId::from_u128(1), span_id: SpanId::from_u64(1), parent_id: None,
+//!     name: "chat gpt-4o".into(), start_time_ns: 0, end_time_ns: Some(1), status: SpanStatus::ok(),
+//!     attributes: Default::default(), events: vec![], links: vec![] };
+//! span.attributes.insert("gen_ai.operation.name".into(), "\"chat\"".into());
+//! span.attributes.insert("gen_ai.request.model".into(), "\"gpt-4o\"".into());
+//! span.attributes.insert("gen_ai.usage.input_tokens".into(), "10".into());
+//! span.attributes.insert("gen_ai.usage.output_tokens".into(), "5".into());
+//! translate_span_for_storage(&mut span);
+//! assert_eq!(span.attributes["mlflow.spanType"], "\"CHAT_MODEL\"");
+//! assert_eq!(span.attributes["mlflow.llm.model"], "\"gpt-4o\"");
+//! assert_eq!(span.attributes["mlflow.chat.tokenUsage"],
+//!            r#"{"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}"#);
+//! ```
+
+mod py;
+mod schema;
+mod translators;
+
+use crate::pyjson::PyValue;
+use crate::{keys, Attributes, Span, SpanEvent};
+use indexmap::IndexMap;
+use py::{dump_attribute, loads, loads_or_str, truthy};
+use schema::{parse_count, Found};
+use translators::{EVENT_TRANSLATORS, TRANSLATORS};
+
+/// Translates a span's foreign attributes into MLflow's, in place, as MLflow does before it
+/// stores a span received over OTLP.
+pub fn translate_span_for_storage(span: &mut Span) {
+    let mut attributes = sanitize_attributes(&span.attributes);
+    translate_attributes(&mut attributes, &span.events);
+    span.attributes = attributes;
+}
+
+/// MLflow's `sanitize_attributes`: a value whose JSON text decodes to a string that itself
+/// decodes to a string, list or object was encoded twice (an OTel string attribute holding
+/// JSON); it loses one level. Numbers and booleans inside strings are left alone, so `"1"`
+/// stays the string `"1"`.
+///
+/// ```
+/// use clew_model::translate::sanitize_attributes;
+/// let mut attributes = clew_model::Attributes::new();
+/// attributes.insert("messages".into(), r#""[{\"role\": \"user\"}]""#.into());
+/// attributes.insert("count".into(), r#""1""#.into());
+/// let clean = sanitize_attributes(&attributes);
+/// assert_eq!(clean["messages"], r#"[{"role": "user"}]"#);
+/// assert_eq!(clean["count"], r#""1""#);
+/// ```
+pub fn sanitize_attributes(attributes: &Attributes) -> Attributes {
+    attributes
+        .iter()
+        .map(|(key, value)| {
+            let inner = match loads(value) {
+                Some(PyValue::Str(inner))
+                    if matches!(loads(&inner), Some(PyValue::Str(_) | PyValue::List(_) | PyValue::Dict(_))) =>
+                {
+                    inner
+                }
+                _ => value.clone(),
+            };
+            (key.clone(), inner)
+        })
+        .collect()
+}
+
+/// The span type the first convention that recognises the span gives it (MLflow's
+/// `translate_span_type_from_otel`); MLflow also applies it when it loads a span whose type
+/// is missing or `UNKNOWN`.
+///
+/// ```
+/// let mut attributes = clew_model::Attributes::new();
+/// attributes.insert("openinference.span.kind".into(), "\"RETRIEVER\"".into());
+/// assert_eq!(clew_model::translate::span_type_from_attributes(&attributes), Some("RETRIEVER"));
+/// ```
+pub fn span_type_from_attributes(attributes: &Attributes) -> Option<&'static str> {
+    TRANSLATORS.iter().find_map(|t| t.span_type(attributes))
+}
+
+fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
+    if let Some(span_type) = span_type_from_attributes(attributes) {
+        let current = attributes.get(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
+        let replaceable = match current {
+            None | Some(PyValue::Null) => true,
+            Some(PyValue::Str(s)) => s == "UNKNOWN",
+            Some(_) => false,
+        };
+        if replaceable {
+            attributes.insert(keys::SPAN_TYPE.to_string(), dump_attribute(&PyValue::Str(span_type.to_string())));
+        }
+    }
+
+    let mut found = Found::default();
+    if !attributes.contains_key(keys::SPAN_INPUTS) {
+        let inputs = TRANSLATORS.iter().find_map(|t| t.input_value(attributes, &mut found)).or_else(|| {
+            if events.is_empty() {
+                return None;
+            }
+            EVENT_TRANSLATORS.iter().find_map(|t| t.input_from_events(events, attributes))
+        });
+        // Vercel AI marks its chat spans while inputs are looked for (MLflow writes the bare
+        // text `vercel_ai` over any value there; clew writes JSON text and keeps a value set).
+        if let Some(format) = found.message_format {
+            if !attributes.contains_key(keys::MESSAGE_FORMAT) {
+                attributes.insert(keys::MESSAGE_FORMAT.to_string(), dump_attribute(&PyValue::Str(format.to_string())));
+            }
+        }
+        if let Some(inputs) = inputs.filter(|v| !v.is_empty()) {
+            attributes.insert(keys::SPAN_INPUTS.to_string(), inputs);
+        }
+    }
+
+    if !attributes.contains_key(keys::SPAN_OUTPUTS) {
+        let outputs = TRANSLATORS.iter().find_map(|t| t.output_value(attributes)).or_else(|| {
+            if events.is_empty() {
+                return None;
+            }
+            EVENT_TRANSLATORS.iter().find_map(|t| t.output_from_events(events, attributes))
+        });
+        if let Some(outputs) = outputs.filter(|v| !v.is_empty()) {
+            attributes.insert(keys::SPAN_OUTPUTS.to_string(), outputs);
+        }
+    }
+
+    if !attributes.contains_key(keys::CHAT_TOKEN_USAGE) {
+        if let Some(usage) = token_usage(attributes) {
+            attributes.insert(keys::CHAT_TOKEN_USAGE.to_string(), dump_attribute(&usage));
+        }
+    }
+
+    if !attributes.contains_key(keys::MESSAGE_FORMAT) {
+        if let Some(format) = TRANSLATORS.iter().find_map(|t| t.message_format(attributes)) {
+            attributes.insert(keys::MESSAGE_FORMAT.to_string(), dump_attribute(&PyValue::Str(format.to_string())));
+        }
+    }
+
+    if !attributes.contains_key(keys::CHAT_TOOLS) {
+        if let Some(tools) = TRANSLATORS.iter().find_map(|t| t.tool_definitions(attributes)) {
+            attributes.insert(keys::CHAT_TOOLS.to_string(), tools);
+        }
+    }
+
+    if !attributes.contains_key(keys::LLM_MODEL) {
+        if let Some(model) = model_name(attributes).filter(truthy) {
+            attributes.insert(keys::LLM_MODEL.to_string(), dump_attribute(&model));
+        }
+    }
+
+    if !attributes.contains_key(keys::LLM_PROVIDER) {
+        if let Some(provider) = TRANSLATORS.iter().find_map(|t| t.model_provider(attributes)).filter(truthy) {
+            attributes.insert(keys::LLM_PROVIDER.to_string(), dump_attribute(&provider));
+        }
+    }
+}
+
+/// `{input_tokens, output_tokens, total_tokens, cache_read_input_tokens?,
+/// cache_creation_input_tokens?}` from the first convention with any count; the total is
+/// input + output when not given.
+fn token_usage(attributes: &Attributes) -> Option<PyValue> {
+    TRANSLATORS.iter().find_map(|t| {
+        let input = parse_count(t.input_tokens(attributes));
+        let output = parse_count(t.output_tokens(attributes));
+        let total = parse_count(t.total_tokens(attributes)).or(match (input, output) {
+            (Some(i), Some(o)) => i.checked_add(o),
+            _ => None,
+        });
+        if input.is_none() && output.is_none() && total.is_none() {
+            return None;
+        }
+        let mut usage = IndexMap::new();
+        let mut put = |key: &str, value: Option<i128>| {
+            if let Some(v) = value {
+                usage.insert(key.to_string(), PyValue::Int(v));
+            }
+        };
+        put("input_tokens", input);
+        put("output_tokens", output);
+        put("total_tokens", total);
+        put("cache_read_input_tokens", parse_count(t.cache_read_tokens(attributes)));
+        put("cache_creation_input_tokens", parse_count(t.cache_creation_tokens(attributes)));
+        Some(PyValue::Dict(usage))
+    })
+}
+
+/// The model from the first convention that names one, else `model` of the inputs, else of
+/// the outputs (MLflow's `_get_model_name`).
+fn model_name(attributes: &Attributes) -> Option<PyValue> {
+    if let Some(model) = TRANSLATORS.iter().find_map(|t| t.model_name(attributes)) {
+        return Some(model);
+    }
+    for key in [keys::SPAN_INPUTS, keys::SPAN_OUTPUTS] {
+        let Some(text) = attributes.get(key).filter(|t| !t.is_empty()) else { continue };
+        if let Some(PyValue::Dict(map)) = loads(text) {
+            if let Some(model) = map.get("model").filter(|m| truthy(m)) {
+                // A non-string model ends the search, as in MLflow.
+                return match model {
+                    PyValue::Str(_) => Some(model.clone()),
+                    _ => None,
+                };
+            }
+        }
+    }
+    None
+}
