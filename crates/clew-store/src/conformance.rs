@@ -19,8 +19,14 @@
 //! Cases build their own data with the helpers below (plain [`Span`] / [`TraceInfo`] literals)
 //! and return `Err(description)` instead of panicking, so a runner can report them all.
 
-use crate::{DeleteTraces, SearchTracesRequest, StoreError, TraceStore};
-use clew_model::{keys, Span, SpanId, SpanStatus, Trace, TraceData, TraceId, TraceInfo, TraceLocation, TraceState};
+use crate::{
+    CreateRun, DeleteTraces, ExperimentPage, SearchExperimentsRequest, SearchTracesRequest, SpanSkeleton, StoreError,
+    TraceStore, UpdateRun, ViewType, MAX_TRACES_TO_LINK,
+};
+use clew_model::{
+    keys, Assessment, AssessmentSource, AssessmentUpdate, AssessmentValue, RunStatus, Span, SpanId, SpanStatus, Trace,
+    TraceData, TraceId, TraceInfo, TraceLocation, TraceState,
+};
 use indexmap::IndexMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -155,6 +161,22 @@ macro_rules! for_each_conformance_case {
             search_feedback_and_expectation,
             search_linked_prompt,
             search_after_delete_finds_nothing_of_deleted_traces,
+            search_experiments_filters_by_name_and_pages,
+            count_traces_counts_each_experiments_traces,
+            rename_experiment_checks_the_new_name,
+            delete_and_restore_experiment,
+            set_experiment_tag_sets_and_overwrites,
+            runs_are_created_read_and_updated,
+            linked_traces_match_the_run_id_filter,
+            create_assessment_assigns_ids_and_shows_in_trace_reads,
+            assessment_calls_on_missing_things,
+            update_assessment_applies_the_mask_and_merges_metadata,
+            overriding_invalidates_the_old_assessment_until_the_new_one_is_deleted,
+            search_sees_assessments_created_through_the_api,
+            assessments_logged_with_the_trace_are_addressable,
+            artifacts_are_stored_listed_and_deleted,
+            trace_skeleton_lists_spans_without_payloads,
+            get_spans_loads_payloads_in_request_order,
         );
     };
 }
@@ -1194,5 +1216,617 @@ async fn search_after_delete_finds_nothing_of_deleted_traces(store: Arc<dyn Trac
     ensure_eq!(matches(s, &exp, "tag.env = 'prod'").await?, Vec::<String>::new());
     ensure_eq!(matches(s, &exp, "span.name = 'child-0'").await?, ids(&[1, 3, 5]));
     ensure_eq!(matches(s, &exp, "trace.text LIKE '%question%'").await?, ids(&[1, 3, 5]));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking server: experiments for the UI
+// ---------------------------------------------------------------------------------------------
+
+/// Expects `result` to be the given error variant; `what` names the call.
+macro_rules! ensure_err {
+    ($result:expr, $variant:ident, $what:expr) => {
+        match $result {
+            Err(StoreError::$variant(_)) => {}
+            other => return Err(format!("{}: expected {}, got {:?}", $what, stringify!($variant), other)),
+        }
+    };
+}
+
+async fn search_experiments_filters_by_name_and_pages(store: Arc<dyn TraceStore>) -> CaseResult {
+    for name in ["Agent eval", "agent prod", "Ünïcode Agent", "other"] {
+        new_experiment(&*store, name).await?;
+    }
+    let names = |page: &ExperimentPage| page.experiments.iter().map(|(e, _)| e.name.clone()).collect::<Vec<_>>();
+    let all = ok("search_experiments", store.search_experiments(&SearchExperimentsRequest::default()).await)?;
+    ensure_eq!(names(&all), vec!["Default", "Agent eval", "agent prod", "Ünïcode Agent", "other"]);
+    ensure!(all.next_page_token.is_none(), "a partial page has no next token");
+    let request = SearchExperimentsRequest { name_contains: Some("AGENT".into()), ..Default::default() };
+    let agents = ok("search_experiments", store.search_experiments(&request).await)?;
+    ensure_eq!(names(&agents), vec!["Agent eval", "agent prod", "Ünïcode Agent"]);
+    let request = SearchExperimentsRequest { name_contains: Some("ünï".into()), ..Default::default() };
+    ensure_eq!(names(&ok("search_experiments", store.search_experiments(&request).await)?), vec!["Ünïcode Agent"]);
+    // Pages of two: the full ones carry a token, the last (partial) one does not.
+    let mut seen = Vec::new();
+    let mut token = None;
+    for _ in 0..5 {
+        let request = SearchExperimentsRequest { max_results: Some(2), page_token: token.clone(), ..Default::default() };
+        let page = ok("search_experiments", store.search_experiments(&request).await)?;
+        seen.extend(names(&page));
+        token = page.next_page_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    ensure_eq!(seen, names(&all));
+    ensure!(token.is_none(), "paging must end");
+    let zero = SearchExperimentsRequest { max_results: Some(0), ..Default::default() };
+    ensure_err!(store.search_experiments(&zero).await, InvalidArgument, "max_results 0");
+    let garbage = SearchExperimentsRequest { page_token: Some("%%%".into()), ..Default::default() };
+    ensure_err!(store.search_experiments(&garbage).await, InvalidArgument, "garbage page token");
+    Ok(())
+}
+
+async fn count_traces_counts_each_experiments_traces(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "a").await?;
+    let b = new_experiment(&*store, "b").await?;
+    let traces = vec![simple_trace(1, &a, 0, 1, 1), simple_trace(2, &a, 1, 1, 0), simple_trace(3, &b, 2, 1, 0)];
+    ok("write_traces", store.write_traces(traces).await)?;
+    ok("log_spans", store.log_spans(&a, vec![span(4, 1, Some(9), "orphan", 0, 1)]).await)?;
+    ensure_eq!(ok("count_traces", store.count_traces(&a).await)?, 3);
+    ensure_eq!(ok("count_traces", store.count_traces(&b).await)?, 1);
+    ensure_eq!(ok("count_traces", store.count_traces("0").await)?, 0);
+    ensure_eq!(ok("count_traces", store.count_traces("424242").await)?, 0);
+    ensure_eq!(ok("count_traces", store.count_traces("not-an-id").await)?, 0);
+    let page = ok("search_experiments", store.search_experiments(&SearchExperimentsRequest::default()).await)?;
+    let counts: Vec<(String, u64)> = page.experiments.into_iter().map(|(e, n)| (e.name, n)).collect();
+    ensure_eq!(counts, vec![("Default".to_string(), 0), ("a".to_string(), 3), ("b".to_string(), 1)]);
+    ok(
+        "delete_traces",
+        store.delete_traces(DeleteTraces::ByIds { experiment_id: a.clone(), trace_ids: vec![trace_id(1)] }).await,
+    )?;
+    ensure_eq!(ok("count_traces", store.count_traces(&a).await)?, 2);
+    Ok(())
+}
+
+async fn rename_experiment_checks_the_new_name(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "a").await?;
+    new_experiment(&*store, "taken").await?;
+    let before = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("a missing")?;
+    ok("rename_experiment", store.rename_experiment(&a, "renamed").await)?;
+    let after = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("a missing after rename")?;
+    ensure_eq!(after.name, "renamed");
+    ensure!(after.last_update_time >= before.last_update_time, "last_update_time must not go back");
+    ensure!(ok("get_experiment_by_name", store.get_experiment_by_name("a").await)?.is_none(), "old name must be free");
+    ok("create_experiment (old name reused)", store.create_experiment("a", None).await)?;
+    ensure_err!(store.rename_experiment(&a, "taken").await, AlreadyExists, "rename to a taken name");
+    ensure_err!(store.rename_experiment(&a, " ").await, InvalidArgument, "rename to a blank name");
+    ensure_err!(store.rename_experiment("424242", "x").await, NotFound, "rename of an unknown experiment");
+    // Renaming to its own name is fine.
+    ok("rename_experiment (same name)", store.rename_experiment(&a, "renamed").await)?;
+    Ok(())
+}
+
+async fn delete_and_restore_experiment(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "a").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &a, 0, 1, 0)]).await)?;
+    let run = ok("create_run", store.create_run(CreateRun { experiment_id: a.clone(), ..Default::default() }).await)?;
+    ok("delete_experiment", store.delete_experiment(&a).await)?;
+    let deleted = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("deleted experiments stay readable")?;
+    ensure_eq!(deleted.lifecycle_stage, "deleted");
+    let active: Vec<String> = ok("list_experiments", store.list_experiments().await)?.into_iter().map(|e| e.name).collect();
+    ensure_eq!(active, vec!["Default".to_string()]);
+    let request = SearchExperimentsRequest { view_type: ViewType::DeletedOnly, ..Default::default() };
+    let page = ok("search_experiments", store.search_experiments(&request).await)?;
+    ensure_eq!(page.experiments.iter().map(|(e, n)| (e.name.clone(), *n)).collect::<Vec<_>>(), vec![("a".to_string(), 1)]);
+    let request = SearchExperimentsRequest { view_type: ViewType::All, ..Default::default() };
+    ensure_eq!(ok("search_experiments", store.search_experiments(&request).await)?.experiments.len(), 2);
+    let deleted_run = ok("get_run", store.get_run(&run.run_id).await)?.ok_or("run missing")?;
+    ensure_eq!(deleted_run.lifecycle_stage, "deleted");
+    ensure!(ok("get_trace", store.get_trace(&trace_id(1)).await)?.is_some(), "traces of a deleted experiment stay");
+    ensure_err!(store.delete_experiment(&a).await, InvalidArgument, "deleting a deleted experiment");
+    ensure_err!(store.rename_experiment(&a, "b").await, InvalidArgument, "renaming a deleted experiment");
+    ensure_err!(store.create_experiment("a", None).await, AlreadyExists, "a deleted experiment keeps its name");
+    ensure_err!(
+        store.create_run(CreateRun { experiment_id: a.clone(), ..Default::default() }).await,
+        InvalidArgument,
+        "creating a run in a deleted experiment"
+    );
+
+    ok("restore_experiment", store.restore_experiment(&a).await)?;
+    let restored = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("restored experiment missing")?;
+    ensure_eq!(restored.lifecycle_stage, "active");
+    ensure_eq!(ok("get_run", store.get_run(&run.run_id).await)?.map(|r| r.lifecycle_stage), Some("active".to_string()));
+    ensure_err!(store.restore_experiment(&a).await, InvalidArgument, "restoring an active experiment");
+    ensure_err!(store.delete_experiment("0").await, InvalidArgument, "deleting the Default experiment");
+    ensure_err!(store.delete_experiment("424242").await, NotFound, "deleting an unknown experiment");
+    ensure_err!(store.restore_experiment("424242").await, NotFound, "restoring an unknown experiment");
+    Ok(())
+}
+
+async fn set_experiment_tag_sets_and_overwrites(store: Arc<dyn TraceStore>) -> CaseResult {
+    let a = new_experiment(&*store, "a").await?;
+    ok("set_experiment_tag", store.set_experiment_tag(&a, "owner", "alice").await)?;
+    ok("set_experiment_tag", store.set_experiment_tag(&a, "mlflow.note.content", "notes").await)?;
+    ok("set_experiment_tag", store.set_experiment_tag(&a, "owner", "bob").await)?;
+    let experiment = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("missing")?;
+    ensure_eq!(experiment.tags.get("owner").map(String::as_str), Some("bob"));
+    ensure_eq!(experiment.tags.get("mlflow.note.content").map(String::as_str), Some("notes"));
+    ensure_eq!(experiment.tags.len(), 2);
+    ensure_err!(store.set_experiment_tag("424242", "k", "v").await, NotFound, "tag on an unknown experiment");
+    ensure_err!(store.set_experiment_tag(&a, "", "v").await, InvalidArgument, "empty tag key");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking server: runs and trace links
+// ---------------------------------------------------------------------------------------------
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+async fn runs_are_created_read_and_updated(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let experiment = ok("get_experiment", store.get_experiment(&exp).await)?.ok_or("missing")?;
+    let request = CreateRun {
+        experiment_id: exp.clone(),
+        run_name: Some("first".into()),
+        start_time: Some(T0_MS),
+        user_id: Some("alice".into()),
+        tags: vec![("mlflow.source.name".into(), "train.py".into())],
+    };
+    let run = ok("create_run", store.create_run(request).await)?;
+    ensure!(is_hex(&run.run_id, 32), "run ids are 32 lowercase hex digits: {:?}", run.run_id);
+    ensure_eq!(run.experiment_id, exp);
+    ensure_eq!(run.run_name, "first");
+    ensure_eq!(run.status, RunStatus::Running);
+    ensure_eq!(run.start_time, T0_MS);
+    ensure_eq!(run.end_time, None);
+    ensure_eq!(run.lifecycle_stage, "active");
+    ensure_eq!(run.user_id, "alice");
+    ensure_eq!(run.artifact_uri, format!("{}/{}/artifacts", experiment.artifact_location, run.run_id));
+    ensure_eq!(run.tags.get("mlflow.source.name").map(String::as_str), Some("train.py"));
+    ensure_eq!(run.tags.get(clew_model::run::RUN_NAME_TAG).map(String::as_str), Some("first"));
+    ensure_eq!(ok("get_run", store.get_run(&run.run_id).await)?, Some(run.clone()));
+
+    let unnamed = ok("create_run", store.create_run(CreateRun { experiment_id: exp.clone(), ..Default::default() }).await)?;
+    ensure!(!unnamed.run_name.is_empty(), "a run without a name gets one");
+    ensure!(unnamed.run_id != run.run_id, "run ids are unique");
+    ensure!(unnamed.start_time > 0, "start_time defaults to now");
+    let tag_named = CreateRun {
+        experiment_id: exp.clone(),
+        tags: vec![(clew_model::run::RUN_NAME_TAG.into(), "from-tag".into())],
+        ..Default::default()
+    };
+    ensure_eq!(ok("create_run", store.create_run(tag_named).await)?.run_name, "from-tag");
+
+    let update = UpdateRun { status: Some(RunStatus::Finished), end_time: Some(T0_MS + 500), run_name: Some("final".into()) };
+    let updated = ok("update_run", store.update_run(&run.run_id, update).await)?;
+    ensure_eq!(updated.status, RunStatus::Finished);
+    ensure_eq!(updated.end_time, Some(T0_MS + 500));
+    ensure_eq!(updated.run_name, "final");
+    ensure_eq!(updated.tags.get(clew_model::run::RUN_NAME_TAG).map(String::as_str), Some("final"));
+    ensure_eq!(ok("get_run", store.get_run(&run.run_id).await)?, Some(updated.clone()));
+    // An empty update changes nothing.
+    ensure_eq!(ok("update_run", store.update_run(&run.run_id, UpdateRun::default()).await)?, updated);
+
+    ensure!(ok("get_run", store.get_run("0123456789abcdef0123456789abcdef").await)?.is_none(), "unknown run is None");
+    ensure_err!(store.update_run("nope", UpdateRun::default()).await, NotFound, "updating an unknown run");
+    ensure_err!(
+        store.create_run(CreateRun { experiment_id: "424242".into(), ..Default::default() }).await,
+        NotFound,
+        "run in an unknown experiment"
+    );
+    Ok(())
+}
+
+async fn linked_traces_match_the_run_id_filter(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut t1 = simple_trace(1, &exp, 0, 1, 0);
+    t1.info.trace_metadata.insert(keys::SOURCE_RUN.into(), "run-a".into());
+    let traces = vec![t1, simple_trace(2, &exp, 1, 1, 0), simple_trace(3, &exp, 2, 1, 0), simple_trace(4, &exp, 3, 1, 0)];
+    ok("write_traces", store.write_traces(traces).await)?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "run_id = 'run-a'").await?, ids(&[1]));
+
+    ok("link_traces_to_run", store.link_traces_to_run(&[trace_id(2), trace_id(3)], "run-a").await)?;
+    // Idempotent, and a trace may be linked to several runs.
+    ok("link_traces_to_run (again)", store.link_traces_to_run(&[trace_id(2)], "run-a").await)?;
+    ok("link_traces_to_run (other run)", store.link_traces_to_run(&[trace_id(3)], "run-b").await)?;
+    ok("link_traces_to_run (no ids)", store.link_traces_to_run(&[], "run-b").await)?;
+    ensure_eq!(matches(s, &exp, "run_id = 'run-a'").await?, ids(&[1, 2, 3]));
+    ensure_eq!(matches(s, &exp, "attributes.run_id = 'run-b'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "run_id = 'run-a' AND run_id = 'run-b'").await?, ids(&[3]));
+    // Only `=` looks at links (MLflow): other operators compare the `mlflow.sourceRun` metadata.
+    ensure_eq!(matches(s, &exp, "run_id != 'run-x'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "run_id LIKE 'run-%'").await?, ids(&[1]));
+    // Links do not leak into other experiments' searches.
+    let other = new_experiment(&*store, "other").await?;
+    ensure_eq!(matches(s, &other, "run_id = 'run-a'").await?, Vec::<String>::new());
+
+    let too_many: Vec<String> = (0..=MAX_TRACES_TO_LINK as u128).map(|n| trace_id(n + 1)).collect();
+    ensure_err!(store.link_traces_to_run(&too_many, "run-a").await, InvalidArgument, "more than 100 ids");
+    ensure_err!(store.link_traces_to_run(&[trace_id(4)], "").await, InvalidArgument, "empty run id");
+    ensure_err!(
+        store.link_traces_to_run(&[trace_id(4), trace_id(99)], "run-c").await,
+        NotFound,
+        "linking an unknown trace"
+    );
+    ensure_eq!(matches(s, &exp, "run_id = 'run-c'").await?, Vec::<String>::new());
+    // A deleted trace takes its links with it.
+    ok(
+        "delete_traces",
+        store.delete_traces(DeleteTraces::ByIds { experiment_id: exp.clone(), trace_ids: vec![trace_id(2)] }).await,
+    )?;
+    ensure_eq!(matches(s, &exp, "run_id = 'run-a'").await?, ids(&[1, 3]));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking server: assessments
+// ---------------------------------------------------------------------------------------------
+
+fn feedback(name: &str, value: serde_json::Value) -> Assessment {
+    Assessment {
+        assessment_name: name.to_string(),
+        source: Some(AssessmentSource { source_type: "HUMAN".into(), source_id: Some("alice".into()) }),
+        value: AssessmentValue::Feedback { value: Some(value), error: None },
+        ..Assessment::default()
+    }
+}
+
+fn expectation(name: &str, value: serde_json::Value) -> Assessment {
+    Assessment { assessment_name: name.to_string(), value: AssessmentValue::Expectation(value), ..Assessment::default() }
+}
+
+async fn create_assessment_assigns_ids_and_shows_in_trace_reads(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 1, 1)]).await)?;
+    let mut input = feedback("rating", "good".into());
+    input.rationale = Some("clear answer".into());
+    input.metadata.insert("mlflow.assessment.sourceRunId".into(), "run-1".into());
+    input.span_id = Some(SpanId::from_u64(2).to_hex());
+    input.valid = false; // ignored: new assessments are valid
+    let created = ok("create_assessment", store.create_assessment(&trace_id(1), input.clone()).await)?;
+    ensure!(
+        created.assessment_id.starts_with("a-") && is_hex(&created.assessment_id[2..], 32),
+        "assessment ids are \"a-\" + 32 hex digits: {:?}",
+        created.assessment_id
+    );
+    ensure_eq!(created.trace_id, trace_id(1));
+    ensure!(created.create_time_ms.is_some(), "create_time is set");
+    ensure_eq!(created.last_update_time_ms, created.create_time_ms);
+    ensure!(created.valid, "a new assessment is valid");
+    ensure_eq!(created.value, input.value);
+    ensure_eq!(created.rationale, input.rationale);
+    ensure_eq!(created.metadata, input.metadata);
+    ensure_eq!(created.span_id, input.span_id);
+    ensure_eq!(created.source, input.source);
+
+    let fetched = ok("get_assessment", store.get_assessment(&trace_id(1), &created.assessment_id).await)?;
+    ensure_eq!(fetched, Some(created.clone()));
+
+    let second = ok("create_assessment", store.create_assessment(&trace_id(1), expectation("answer", "Paris".into())).await)?;
+    ensure!(second.assessment_id != created.assessment_id, "ids are unique");
+
+    // Every trace read carries the assessments in their dict form, in creation order.
+    let expected = vec![created.to_json(), second.to_json()];
+    let info = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.assessments, expected);
+    let trace = ok("get_trace", store.get_trace(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(trace.info.assessments, expected);
+    let page = ok("search_traces", store.search_traces(&SearchTracesRequest::default()).await)?;
+    ensure_eq!(page.traces.first().map(|t| t.assessments.clone()), Some(expected.clone()));
+    let batch = ok("batch_get_traces", store.batch_get_traces(&[trace_id(1)]).await)?;
+    ensure_eq!(batch.first().map(|t| t.info.assessments.clone()), Some(expected));
+    // The dict form reads back as the same assessment.
+    let parsed = Assessment::from_json(&info.assessments[0]).map_err(|e| e.to_string())?;
+    ensure_eq!(parsed, created);
+    Ok(())
+}
+
+async fn assessment_calls_on_missing_things(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 1, 0)]).await)?;
+    let t1 = trace_id(1);
+    ensure_err!(store.create_assessment(&trace_id(9), feedback("x", 1.into())).await, NotFound, "create on an unknown trace");
+    ensure!(ok("get_assessment", store.get_assessment(&t1, "a-missing").await)?.is_none(), "unknown assessment is None");
+    ensure!(ok("get_assessment", store.get_assessment(&trace_id(9), "a-missing").await)?.is_none(), "unknown trace is None");
+    ensure_err!(
+        store.update_assessment(&t1, "a-missing", AssessmentUpdate::default()).await,
+        NotFound,
+        "update of an unknown assessment"
+    );
+    ok("delete_assessment (unknown, idempotent)", store.delete_assessment(&t1, "a-missing").await)?;
+    ok("delete_assessment (unknown trace)", store.delete_assessment(&trace_id(9), "a-missing").await)?;
+    let nameless = Assessment { value: AssessmentValue::Feedback { value: Some(1.into()), error: None }, ..Assessment::default() };
+    ensure_err!(store.create_assessment(&t1, nameless).await, InvalidArgument, "assessment without a name");
+    ensure_err!(
+        store.create_assessment(&t1, Assessment { assessment_name: "x".into(), ..Assessment::default() }).await,
+        InvalidArgument,
+        "assessment without a value"
+    );
+    let mut wrong_trace = feedback("x", 1.into());
+    wrong_trace.trace_id = trace_id(2);
+    ensure_err!(store.create_assessment(&t1, wrong_trace).await, InvalidArgument, "assessment naming another trace");
+    let mut bad_source = feedback("x", 1.into());
+    bad_source.source = Some(AssessmentSource { source_type: "ROBOT".into(), source_id: None });
+    ensure_err!(store.create_assessment(&t1, bad_source).await, InvalidArgument, "unknown source type");
+    let mut bad_override = feedback("x", 1.into());
+    bad_override.overrides = Some("a-missing".into());
+    ensure_err!(store.create_assessment(&t1, bad_override).await, NotFound, "overriding an unknown assessment");
+    let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.assessments, Vec::<serde_json::Value>::new());
+    Ok(())
+}
+
+async fn update_assessment_applies_the_mask_and_merges_metadata(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 1, 0)]).await)?;
+    let t1 = trace_id(1);
+    let mut input = feedback("rating", "good".into());
+    input.rationale = Some("first look".into());
+    input.metadata.insert("a".into(), "1".into());
+    input.metadata.insert("b".into(), "2".into());
+    let created = ok("create_assessment", store.create_assessment(&t1, input).await)?;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    let mut metadata = IndexMap::new();
+    metadata.insert("b".to_string(), "3".to_string());
+    metadata.insert("c".to_string(), "4".to_string());
+    let update = AssessmentUpdate {
+        assessment_name: Some("quality".into()),
+        value: Some(AssessmentValue::Feedback { value: Some("bad".into()), error: None }),
+        rationale: Some(None),
+        metadata: Some(metadata),
+    };
+    let updated = ok("update_assessment", store.update_assessment(&t1, &created.assessment_id, update).await)?;
+    ensure_eq!(updated.assessment_id, created.assessment_id);
+    ensure_eq!(updated.assessment_name, "quality");
+    ensure_eq!(updated.value, AssessmentValue::Feedback { value: Some("bad".into()), error: None });
+    ensure_eq!(updated.rationale, None);
+    let merged: Vec<(&str, &str)> = updated.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    ensure_eq!(merged, vec![("a", "1"), ("b", "3"), ("c", "4")]);
+    ensure_eq!(updated.create_time_ms, created.create_time_ms);
+    ensure!(
+        updated.last_update_time_ms > created.last_update_time_ms,
+        "last_update_time moves: {:?} -> {:?}",
+        created.last_update_time_ms,
+        updated.last_update_time_ms
+    );
+    ensure_eq!(updated.source, created.source);
+    ensure_eq!(ok("get_assessment", store.get_assessment(&t1, &created.assessment_id).await)?, Some(updated.clone()));
+
+    // Search follows the new name and value.
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "feedback.quality = 'bad'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "feedback.rating IS NOT NULL").await?, Vec::<String>::new());
+
+    // A feedback cannot become an expectation; a rejected update changes nothing.
+    let wrong_kind = AssessmentUpdate { value: Some(AssessmentValue::Expectation("x".into())), ..Default::default() };
+    ensure_err!(
+        store.update_assessment(&t1, &created.assessment_id, wrong_kind).await,
+        InvalidArgument,
+        "feedback updated with an expectation"
+    );
+    let blank = AssessmentUpdate { assessment_name: Some("".into()), ..Default::default() };
+    ensure_err!(store.update_assessment(&t1, &created.assessment_id, blank).await, InvalidArgument, "blank name");
+    ensure_eq!(ok("get_assessment", store.get_assessment(&t1, &created.assessment_id).await)?, Some(updated));
+
+    let e = ok("create_assessment", store.create_assessment(&t1, expectation("answer", "Paris".into())).await)?;
+    let change = AssessmentUpdate { value: Some(AssessmentValue::Expectation("Rome".into())), ..Default::default() };
+    let e2 = ok("update_assessment (expectation)", store.update_assessment(&t1, &e.assessment_id, change).await)?;
+    ensure_eq!(e2.value, AssessmentValue::Expectation("Rome".into()));
+    ensure_eq!(matches(s, &exp, "expectation.answer = 'Rome'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "expectation.answer = 'Paris'").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn overriding_invalidates_the_old_assessment_until_the_new_one_is_deleted(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    ok("write_traces", store.write_traces(vec![simple_trace(1, &exp, 0, 1, 0)]).await)?;
+    let t1 = trace_id(1);
+    let old = ok("create_assessment", store.create_assessment(&t1, feedback("rating", "good".into())).await)?;
+    let mut correction = feedback("rating", "bad".into());
+    correction.overrides = Some(old.assessment_id.clone());
+    let new = ok("create_assessment (override)", store.create_assessment(&t1, correction).await)?;
+    ensure_eq!(new.overrides.as_deref(), Some(old.assessment_id.as_str()));
+    ensure!(new.valid, "the overriding assessment is valid");
+    let old_now = ok("get_assessment", store.get_assessment(&t1, &old.assessment_id).await)?.ok_or("old one gone")?;
+    ensure!(!old_now.valid, "the overridden assessment becomes invalid");
+    let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
+    let valid: Vec<serde_json::Value> = info.assessments.iter().map(|a| a["valid"].clone()).collect();
+    ensure_eq!(valid, vec![serde_json::Value::Bool(false), serde_json::Value::Bool(true)]);
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'good'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'bad'").await?, ids(&[1]));
+
+    ok("delete_assessment", store.delete_assessment(&t1, &new.assessment_id).await)?;
+    ensure!(ok("get_assessment", store.get_assessment(&t1, &new.assessment_id).await)?.is_none(), "deleted one is gone");
+    let restored = ok("get_assessment", store.get_assessment(&t1, &old.assessment_id).await)?.ok_or("old one gone")?;
+    ensure!(restored.valid, "deleting the override makes the overridden assessment valid again");
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'good'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'bad'").await?, Vec::<String>::new());
+    let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.assessments, vec![restored.to_json()]);
+    Ok(())
+}
+
+async fn search_sees_assessments_created_through_the_api(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let traces = vec![simple_trace(1, &exp, 0, 1, 0), simple_trace(2, &exp, 1, 1, 0), simple_trace(3, &exp, 2, 1, 0)];
+    ok("write_traces", store.write_traces(traces).await)?;
+    let create = |n: u128, a: Assessment| {
+        let store = Arc::clone(&store);
+        async move { ok("create_assessment", store.create_assessment(&trace_id(n), a).await) }
+    };
+    create(1, feedback("rating", "good".into())).await?;
+    create(1, feedback("score", 5.into())).await?;
+    create(2, feedback("rating", "bad".into())).await?;
+    create(2, feedback("flags", serde_json::json!({"toxic": false}))).await?;
+    create(3, expectation("answer", "Paris".into())).await?;
+    let s = &*store;
+    ensure_eq!(matches(s, &exp, "feedback.rating = 'good'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "feedback.score = '5'").await?, ids(&[1]));
+    ensure_eq!(matches(s, &exp, "feedback.rating IS NOT NULL").await?, ids(&[1, 2]));
+    ensure_eq!(matches(s, &exp, "feedback.rating IS NULL").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "feedback.rating != 'good'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "feedback.flags LIKE '%toxic%'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "expectation.answer = 'Paris'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "feedback.answer = 'Paris'").await?, Vec::<String>::new());
+    Ok(())
+}
+
+async fn assessments_logged_with_the_trace_are_addressable(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 1, 0);
+    let logged = serde_json::json!({
+        "assessment_id": "a-00000000000000000000000000000001",
+        "assessment_name": "rating",
+        "trace_id": trace_id(1),
+        "source": {"source_type": "CODE", "source_id": "check.py"},
+        "create_time": "2026-01-01T00:00:00.250Z",
+        "last_update_time": "2026-01-01T00:00:00.250Z",
+        "feedback": {"value": "good"},
+        "valid": true
+    });
+    trace.info.assessments = vec![logged.clone()];
+    ok("write_traces", store.write_traces(vec![trace]).await)?;
+    let t1 = trace_id(1);
+    let fetched = ok("get_assessment", store.get_assessment(&t1, "a-00000000000000000000000000000001").await)?
+        .ok_or("an assessment logged inside the trace info must be found by its id")?;
+    ensure_eq!(fetched.to_json(), logged);
+    let added = ok("create_assessment", store.create_assessment(&t1, feedback("score", 3.into())).await)?;
+    let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.assessments, vec![logged.clone(), added.to_json()]);
+    let change = AssessmentUpdate { rationale: Some(Some("checked".into())), ..Default::default() };
+    let updated = ok("update_assessment", store.update_assessment(&t1, &fetched.assessment_id, change).await)?;
+    ensure_eq!(updated.rationale.as_deref(), Some("checked"));
+    ensure_eq!(updated.create_time_ms, Some(T0_MS + 250));
+    ok("delete_assessment", store.delete_assessment(&t1, &fetched.assessment_id).await)?;
+    let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
+    ensure_eq!(info.assessments, vec![added.to_json()]);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking server: artifacts
+// ---------------------------------------------------------------------------------------------
+
+async fn artifacts_are_stored_listed_and_deleted(store: Arc<dyn TraceStore>) -> CaseResult {
+    let traces_json = br#"{"spans": []}"#.to_vec();
+    let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    ok("put_artifact", store.put_artifact("1/traces/tr-1/artifacts/traces.json", traces_json.clone()).await)?;
+    ok("put_artifact", store.put_artifact("/1/traces/tr-1/artifacts/image.png", binary.clone()).await)?;
+    ok("put_artifact", store.put_artifact("1/traces/tr-2/artifacts/empty", Vec::new()).await)?;
+    // Siblings whose names merely start with the prefix are not under it.
+    ok("put_artifact", store.put_artifact("1/traces0", b"x".to_vec()).await)?;
+    ok("put_artifact", store.put_artifact("10/a", b"y".to_vec()).await)?;
+
+    let get = |path: &'static str| {
+        let store = Arc::clone(&store);
+        async move { ok(&format!("get_artifact {path}"), store.get_artifact(path).await) }
+    };
+    ensure_eq!(get("1/traces/tr-1/artifacts/traces.json").await?, Some(traces_json));
+    ensure_eq!(get("/1/traces/tr-1/artifacts/image.png").await?, Some(binary.clone()));
+    ensure_eq!(get("1/traces/tr-2/artifacts/empty").await?, Some(Vec::new()));
+    ensure_eq!(get("1/traces/tr-9/artifacts/traces.json").await?, None);
+    ensure_eq!(get("1/traces").await?, None);
+
+    let list = |prefix: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            ok(&format!("list_artifacts {prefix:?}"), store.list_artifacts(prefix).await)
+                .map(|items| items.into_iter().map(|a| (a.path, a.size)).collect::<Vec<_>>())
+        }
+    };
+    let tr1 = vec![
+        ("1/traces/tr-1/artifacts/image.png".to_string(), 70_000u64),
+        ("1/traces/tr-1/artifacts/traces.json".to_string(), 13),
+    ];
+    ensure_eq!(list("1/traces/tr-1").await?, tr1);
+    ensure_eq!(list("/1/traces/tr-1/").await?, tr1);
+    ensure_eq!(list("1/traces").await?.len(), 3);
+    ensure_eq!(list("1").await?.len(), 4);
+    ensure_eq!(list("").await?.len(), 5);
+    ensure_eq!(list("1/traces/tr-1/artifacts/traces.json").await?, Vec::<(String, u64)>::new());
+    ensure_eq!(list("2").await?, Vec::<(String, u64)>::new());
+
+    ok("put_artifact (replace)", store.put_artifact("1/traces/tr-1/artifacts/traces.json", b"{}".to_vec()).await)?;
+    ensure_eq!(get("1/traces/tr-1/artifacts/traces.json").await?, Some(b"{}".to_vec()));
+    ensure_eq!(list("1/traces/tr-1").await?[1].1, 2);
+
+    ensure_eq!(ok("delete_artifact", store.delete_artifact("1/traces/tr-1/artifacts/image.png").await)?, true);
+    ensure_eq!(ok("delete_artifact (again)", store.delete_artifact("1/traces/tr-1/artifacts/image.png").await)?, false);
+    ensure_eq!(get("1/traces/tr-1/artifacts/image.png").await?, None);
+    ensure_eq!(list("1/traces/tr-1").await?.len(), 1);
+
+    for bad in ["", "/", "1/../secret", "1//x", "./x", "a\\b"] {
+        ensure_err!(store.put_artifact(bad, b"z".to_vec()).await, InvalidArgument, format!("put_artifact {bad:?}"));
+        ensure_err!(store.get_artifact(bad).await, InvalidArgument, format!("get_artifact {bad:?}"));
+        ensure_err!(store.delete_artifact(bad).await, InvalidArgument, format!("delete_artifact {bad:?}"));
+    }
+    ensure_err!(store.list_artifacts("1/../2").await, InvalidArgument, "list_artifacts with '..'");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Big traces: skeleton first, payloads on demand
+// ---------------------------------------------------------------------------------------------
+
+async fn trace_skeleton_lists_spans_without_payloads(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 50, 3);
+    trace.data.spans[1] = with_attr(trace.data.spans[1].clone(), keys::SPAN_TYPE, &json_str("LLM"));
+    trace.data.spans[2].status = SpanStatus::error("boom");
+    trace.data.spans[3].end_time_ns = None;
+    ok("write_traces", store.write_traces(vec![trace.clone()]).await)?;
+
+    let (info, skeleton) = ok("get_trace_skeleton", store.get_trace_skeleton(&trace_id(1)).await)?.ok_or("missing")?;
+    let full = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("missing")?;
+    ensure_eq!(comparable(info), comparable(full));
+    let expected: Vec<SpanSkeleton> = trace
+        .data
+        .spans
+        .iter()
+        .map(|s| SpanSkeleton {
+            span_id: s.span_id.to_hex(),
+            parent_id: s.parent_id.map(|p| p.to_hex()),
+            name: s.name.clone(),
+            span_type: Some(if s.span_id == SpanId::from_u64(2) { "LLM" } else { "UNKNOWN" }.to_string()),
+            status_code: if s.span_id == SpanId::from_u64(3) { "ERROR" } else { "OK" }.to_string(),
+            start_time_ns: s.start_time_ns,
+            end_time_ns: s.end_time_ns,
+        })
+        .collect();
+    ensure_eq!(skeleton, expected);
+    ensure!(ok("get_trace_skeleton", store.get_trace_skeleton(&trace_id(9)).await)?.is_none(), "unknown trace is None");
+
+    // High-bit span ids survive the signed storage column.
+    let high = span(2, u64::MAX - 1, None, "high", 0, 1);
+    ok("log_spans", store.log_spans(&exp, vec![high.clone()]).await)?;
+    let (_, skeleton) = ok("get_trace_skeleton", store.get_trace_skeleton(&trace_id(2)).await)?.ok_or("missing")?;
+    ensure_eq!(skeleton.iter().map(|s| s.span_id.clone()).collect::<Vec<_>>(), vec!["fffffffffffffffe".to_string()]);
+    let loaded = ok("get_spans", store.get_spans(&trace_id(2), &["fffffffffffffffe".to_string()]).await)?;
+    ensure_eq!(loaded, vec![high]);
+    Ok(())
+}
+
+async fn get_spans_loads_payloads_in_request_order(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let trace = simple_trace(1, &exp, 0, 50, 3);
+    ok("write_traces", store.write_traces(vec![trace.clone(), simple_trace(2, &exp, 1, 5, 1)]).await)?;
+    let hex = |n: u64| SpanId::from_u64(n).to_hex();
+    let wanted = vec![hex(4), hex(1), hex(77), hex(2)];
+    let spans = ok("get_spans", store.get_spans(&trace_id(1), &wanted).await)?;
+    let expected = vec![trace.data.spans[3].clone(), trace.data.spans[0].clone(), trace.data.spans[1].clone()];
+    ensure_eq!(spans, expected);
+    // Spans of another trace are not returned for this one.
+    let other = ok("get_spans", store.get_spans(&trace_id(2), &[hex(4)]).await)?;
+    ensure_eq!(other, Vec::<Span>::new());
+    ensure_eq!(ok("get_spans (unknown trace)", store.get_spans(&trace_id(9), &[hex(1)]).await)?, Vec::<Span>::new());
+    ensure_eq!(ok("get_spans (no ids)", store.get_spans(&trace_id(1), &[]).await)?, Vec::<Span>::new());
+    ensure_err!(store.get_spans(&trace_id(1), &["xyz".to_string()]).await, InvalidArgument, "malformed span id");
     Ok(())
 }

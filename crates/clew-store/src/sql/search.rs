@@ -3,13 +3,13 @@
 //!
 //! The query runs against the shared table shape of the SQL backends:
 //! `traces t` (the summary row), `trace_tags` / `trace_metadata` (key, value),
-//! `assessments` and `spans s`. It selects `t.trace_pk` of one page, in order; the caller
-//! loads the infos of those rows.
+//! `assessments`, `trace_run_links` (trace_pk, run_id) and `spans s`. It selects `t.trace_pk`
+//! of one page, in order; the caller loads the infos of those rows.
 //!
 //! MLflow semantics kept:
 //! - every `span.*` clause holds on the **same** span (one subquery with all of them);
 //! - `status` is the trace state, `name` the `mlflow.traceName` tag, `run_id` the
-//!   `mlflow.sourceRun` metadata, `end_time` = timestamp + coalesce(duration, 0);
+//!   `mlflow.sourceRun` metadata (with `=`, also traces linked to the run), `end_time` = timestamp + coalesce(duration, 0);
 //! - tag/metadata comparisons require the key to be present (`!=` does not match a trace
 //!   without the key); `IS NULL` / `IS NOT NULL` test presence;
 //! - LIKE is case-sensitive, ILIKE case-insensitive, RLIKE a regex search;
@@ -365,7 +365,15 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
             }
             TraceAttribute::Name => key_value_condition(dialect, clause, "trace_tags", "name", keys::TRACE_NAME, params),
             TraceAttribute::RunId => {
-                key_value_condition(dialect, clause, "trace_metadata", "run_id", keys::SOURCE_RUN, params)
+                let source_run = key_value_condition(dialect, clause, "trace_metadata", "run_id", keys::SOURCE_RUN, params)?;
+                if clause.op != CompareOp::Eq {
+                    return Ok(source_run);
+                }
+                // `=` also matches traces linked to the run (MLflow's entity associations, spec §5).
+                let run = params.text(dialect, string_value(clause, "run_id")?);
+                Ok(format!(
+                    "({source_run} OR EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_pk = t.trace_pk AND l.run_id = {run}))"
+                ))
             }
             TraceAttribute::Prompt => {
                 if clause.op != CompareOp::Eq {
