@@ -222,6 +222,30 @@ pub fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
 }
 
+/// The length of `s` written by [`write_string`] (quotes included), without writing it.
+pub fn escaped_len(s: &str, ensure_ascii: bool) -> usize {
+    let mut len = 2;
+    for b in s.bytes() {
+        len += match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            0x7f if ensure_ascii => 6,
+            0x80.. if ensure_ascii => {
+                // Count each character once, at its first byte: 6 per UTF-16 unit.
+                if b & 0xc0 == 0x80 {
+                    0
+                } else if b >= 0xf0 {
+                    12
+                } else {
+                    6
+                }
+            }
+            _ => 1,
+        };
+    }
+    len
+}
+
 fn push_u_escape(out: &mut String, unit: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push_str("\\u");
@@ -687,6 +711,19 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn escaped_len_counts_what_write_string_writes() {
+        let cases = ["", "plain", "q\"b\\", "\n\r\t\u{8}\u{c}\u{1}\u{1f}", "del\u{7f}", "é中", "emoji 😀 and 𝄞", "mixed é\n😀\u{7f}\"x"];
+        for s in cases {
+            for ascii in [true, false] {
+                let mut out = String::new();
+                write_string(&mut out, s, ascii);
+                assert_eq!(escaped_len(s, ascii), out.len(), "{s:?} ascii={ascii}");
+            }
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -366,3 +366,22 @@ fn mangled_goldens_never_panic() {
         }
     }
 }
+
+/// `span_json_len` (used for every exported span's size stats) counts exactly the bytes
+/// `span_to_json_with` writes, in both of MLflow's encodings, for every golden span.
+#[test]
+fn span_json_len_matches_the_written_length_for_every_golden_span() {
+    use clew_model::json::span_dict::{span_json_len, span_to_json_with};
+    use clew_model::pyjson::DumpOptions;
+    let mut checked = 0;
+    for case in trace_cases() {
+        for (path, text) in golden_spans(&case) {
+            let span = span_from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for opts in [DumpOptions::PYTHON_ASCII, DumpOptions::PYTHON_UNICODE] {
+                assert_eq!(span_json_len(&span, &opts), span_to_json_with(&span, &opts).len(), "{}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "golden spans found: {checked}");
+}

@@ -3,7 +3,7 @@
 
 use crate::trace_buffer::{FinishedSpan, TraceBuffer};
 use clew_model::summary::finalize::{finalize_trace_info, FinalizeOptions};
-use clew_model::json::span_dict::span_to_json_with;
+use clew_model::json::span_dict::span_json_len;
 use clew_model::json::trace_json::trace_to_json;
 use clew_model::pyjson::DumpOptions;
 use clew_model::{keys, Span, Trace, TraceData, TraceInfo, TraceLocation, TraceState};
@@ -31,7 +31,7 @@ pub(crate) fn build_trace(buffer: &TraceBuffer, spans: Vec<FinishedSpan>) -> Tra
     info.trace_metadata.extend(overrides.metadata.clone());
     info.tags.extend(overrides.tags.clone());
     // MLflow measures `json.dumps(span.to_dict())` with its default ASCII escaping.
-    let sizes: Vec<usize> = spans.iter().map(|s| span_to_json_with(s, &DumpOptions::PYTHON_ASCII).len()).collect();
+    let sizes: Vec<usize> = spans.iter().map(|s| span_json_len(s, &DumpOptions::PYTHON_ASCII)).collect();
     let empty_trace_json_size =
         |info: &TraceInfo| trace_to_json(&Trace { info: info.clone(), data: TraceData::default() }).len();
     // Explicit previews are set first: finalizing never overwrites them.

@@ -186,6 +186,58 @@ pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
     out
 }
 
+/// The byte length of [`span_to_json_with`]`(span, opts)` without writing it: string escapes
+/// are counted, not produced. This is what MLflow's `sizeStats` measure, computed for every
+/// exported span.
+///
+/// ```
+/// # use clew_model::{Span, SpanId, TraceId, SpanStatus};
+/// use clew_model::json::span_dict::{span_json_len, span_to_json_with};
+/// use clew_model::pyjson::DumpOptions;
+/// # let mut span = Span { trace_id: TraceId::from_u128(1), span_id: SpanId::from_u64(1), parent_id: None,
+/// #   name: "é\n".into(), start_time_ns: 1, end_time_ns: None, status: SpanStatus::unset(),
+/// #   attributes: Default::default(), events: vec![], links: vec![] };
+/// # span.attributes.insert("k".into(), "\"v\"".into());
+/// let opts = DumpOptions::PYTHON_ASCII;
+/// assert_eq!(span_json_len(&span, &opts), span_to_json_with(&span, &opts).len());
+/// ```
+pub fn span_json_len(span: &Span, opts: &DumpOptions) -> usize {
+    if opts.indent.is_some() {
+        return span_to_json_with(span, opts).len();
+    }
+    let ascii = opts.ensure_ascii;
+    let sep = opts.item_separator.len();
+    let kv = opts.key_separator.len();
+    let key = |name: &str| pyjson::escaped_len(name, ascii) + kv;
+    const B64_TRACE_ID: usize = 24 + 2;
+    const B64_SPAN_ID: usize = 12 + 2;
+    let digits = |n: i64| n.to_string().len();
+    let mut len = 2; // {}
+    len += key("trace_id") + B64_TRACE_ID;
+    len += sep + key("span_id") + B64_SPAN_ID;
+    len += sep + key("parent_span_id") + if span.parent_id.is_some() { B64_SPAN_ID } else { 4 };
+    len += sep + key("name") + pyjson::escaped_len(&span.name, ascii);
+    len += sep + key("start_time_unix_nano") + digits(span.start_time_ns);
+    len += sep + key("end_time_unix_nano") + span.end_time_ns.map_or(4, digits);
+    len += sep + key("events") + list_len(span.events.iter().map(event_to_dict), opts);
+    len += sep + key("status") + 2 + key("code") + pyjson::escaped_len(span.status.status_code.as_otel_name(), ascii);
+    len += sep + key("message") + pyjson::escaped_len(&span.status.description, ascii);
+    len += sep + key("attributes") + 2;
+    for (i, (k, text)) in span.attributes.iter().enumerate() {
+        len += if i > 0 { sep } else { 0 } + key(k) + pyjson::escaped_len(text, ascii);
+    }
+    len += sep + key("links") + list_len(span.links.iter().map(link_to_dict), opts);
+    len
+}
+
+fn list_len(items: impl Iterator<Item = Value>, opts: &DumpOptions) -> usize {
+    let mut len = 2;
+    for (i, item) in items.enumerate() {
+        len += if i > 0 { opts.item_separator.len() } else { 0 } + pyjson::dumps_with(&item, opts).len();
+    }
+    len
+}
+
 /// `[a, b, ...]` of small dicts (events, links).
 fn write_list(out: &mut String, items: impl Iterator<Item = Value>, opts: &DumpOptions) {
     out.push('[');
