@@ -174,6 +174,7 @@ macro_rules! for_each_conformance_case {
             overriding_invalidates_the_old_assessment_until_the_new_one_is_deleted,
             search_sees_assessments_created_through_the_api,
             assessments_logged_with_the_trace_are_addressable,
+            start_trace_merges_assessments_by_id,
             artifacts_are_stored_listed_and_deleted,
             trace_skeleton_lists_spans_without_payloads,
             get_spans_loads_payloads_in_request_order,
@@ -1828,5 +1829,37 @@ async fn get_spans_loads_payloads_in_request_order(store: Arc<dyn TraceStore>) -
     ensure_eq!(ok("get_spans (unknown trace)", store.get_spans(&trace_id(9), &[hex(1)]).await)?, Vec::<Span>::new());
     ensure_eq!(ok("get_spans (no ids)", store.get_spans(&trace_id(1), &[]).await)?, Vec::<Span>::new());
     ensure_err!(store.get_spans(&trace_id(1), &["xyz".to_string()]).await, InvalidArgument, "malformed span id");
+    Ok(())
+}
+
+async fn start_trace_merges_assessments_by_id(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    // Spans first (the trace row exists), then feedback through the API, then the SDK's info
+    // carrying an assessment of its own: both must survive, however often the info comes.
+    ok("log_spans", store.log_spans(&exp, vec![span(1, 1, None, "root", 0, 10)]).await)?;
+    let api = ok("create_assessment", store.create_assessment(&trace_id(1), feedback("rating", "good".into())).await)?;
+    let sdk = serde_json::json!({
+        "assessment_id": "a-00000000000000000000000000000002",
+        "assessment_name": "expected",
+        "expectation": {"value": "Paris"},
+        "valid": true
+    });
+    let anonymous = serde_json::json!({"assessment_name": "note", "feedback": {"value": "n/a"}, "valid": true});
+    let mut final_info = info(1, &exp, 0, 10);
+    final_info.assessments = vec![sdk.clone(), anonymous.clone()];
+    for _ in 0..2 {
+        ok("start_trace", store.start_trace(final_info.clone()).await)?;
+        let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+        ensure_eq!(stored.assessments, vec![api.to_json(), sdk.clone(), anonymous.clone()]);
+    }
+    // A re-sent info with a changed assessment replaces it in place.
+    let mut changed = sdk.clone();
+    changed["expectation"]["value"] = "Rome".into();
+    final_info.assessments = vec![changed.clone()];
+    ok("start_trace", store.start_trace(final_info).await)?;
+    let stored = ok("get_trace_info", store.get_trace_info(&trace_id(1)).await)?.ok_or("trace missing")?;
+    ensure_eq!(stored.assessments, vec![api.to_json(), changed]);
+    ensure_eq!(matches(&*store, &exp, "expectation.expected = 'Rome'").await?, ids(&[1]));
+    ensure_eq!(matches(&*store, &exp, "feedback.note IS NOT NULL").await?, Vec::<String>::new());
     Ok(())
 }

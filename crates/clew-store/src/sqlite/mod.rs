@@ -669,4 +669,59 @@ mod tests {
         let all = store.search_traces(&SearchTracesRequest::default()).await.expect("search");
         assert_eq!(all.traces.len(), 60);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_1_database_upgrades_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v1.db");
+        {
+            // A database as a version-1 build left it: one trace with two assessments.
+            let conn = schema::open_connection(&path, false).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1, 0);",
+            )
+            .expect("version table");
+            conn.execute_batch(include_str!("migrations/0001_initial.sql")).expect("migration 1");
+            conn.execute_batch(
+                r#"INSERT INTO traces (trace_pk, trace_id, experiment_id, request_time, state) VALUES (1, 'tr-1', 0, 0, 'OK');
+                   INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload)
+                   VALUES (1, 0, 'rating', 'feedback', 'good', '"good"', 1,
+                           '{"assessment_id": "a-1", "assessment_name": "rating", "feedback": {"value": "good"}, "valid": true}'),
+                          (1, 1, 'note', 'feedback', 'x', '"x"', 1,
+                           '{"assessment_name": "note", "feedback": {"value": "x"}, "valid": true}');"#,
+            )
+            .expect("v1 data");
+        }
+        let store = SqliteStore::open(&path).expect("upgrade");
+        let found = store.get_assessment("tr-1", "a-1").await.expect("read").expect("a-1 addressable after upgrade");
+        assert_eq!(found.assessment_name, "rating");
+        let info = store.get_trace_info("tr-1").await.expect("read").expect("trace kept");
+        assert_eq!(info.assessments.len(), 2);
+        let run = store.create_run(CreateRun { experiment_id: "0".into(), ..Default::default() }).await.expect("runs table");
+        store.link_traces_to_run(&["tr-1".to_string()], &run.run_id).await.expect("links table");
+        store.put_artifact("0/x", b"1".to_vec()).await.expect("artifacts table");
+        let conn = schema::open_connection(&path, true).expect("open");
+        let version: i64 = conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).expect("version");
+        assert_eq!(version, schema::SCHEMA_VERSION);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn skeleton_reads_do_not_touch_span_payloads() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        store.write_traces(vec![simple_trace(1, "0", 0, 5, 3)]).await.expect("write");
+        // Corrupt every payload: the skeleton must still read, a full read must fail cleanly.
+        store
+            .write(|conn| {
+                conn.execute("UPDATE spans SET payload = x'ff00'", []).map_err(schema::sqlite_error)?;
+                Ok(())
+            })
+            .await
+            .expect("corrupt");
+        let trace_id = crate::conformance::trace_id(1);
+        let (_, skeleton) = store.get_trace_skeleton(&trace_id).await.expect("skeleton").expect("trace");
+        assert_eq!(skeleton.len(), 4);
+        assert!(store.get_trace(&trace_id).await.is_err(), "payload decoding is what fails");
+        assert!(store.get_spans(&trace_id, &[skeleton[0].span_id.clone()]).await.is_err());
+    }
 }

@@ -449,7 +449,7 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
     }
     upsert_key_value(conn, "trace_metadata", trace_pk, keys::INFO_FINALIZED, "true")?;
     if !info.assessments.is_empty() {
-        replace_assessments(conn, trace_pk, &info.assessments)?;
+        merge_assessments(conn, trace_pk, &info.assessments)?;
     }
     Ok(trace_pk)
 }
@@ -482,27 +482,51 @@ pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
     AssessmentColumns { name, kind, value_text, value_json, valid }
 }
 
-fn replace_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
-    conn.prepare_cached("DELETE FROM assessments WHERE trace_pk = ?1")
+/// Merges the assessments a TraceInfo carries into the stored ones, by `assessment_id`: an
+/// incoming assessment replaces the stored one with its id (keeping its place); assessments
+/// without an id replace the stored ones without an id; stored assessments with other ids
+/// (e.g. created through the assessment API meanwhile) stay. Re-delivering the same info
+/// therefore changes nothing.
+fn merge_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
+    let id_of = |a: &Value| a.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_string);
+    let stored: Vec<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT position, assessment_id FROM assessments WHERE trace_pk = ?1 ORDER BY position")
+        .and_then(|mut stmt| stmt.query_map([trace_pk], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(sqlite_error)?;
+    let stored_position = |id: &str| stored.iter().find(|(_, s)| s.as_deref() == Some(id)).map(|(p, _)| *p);
+    conn.prepare_cached("DELETE FROM assessments WHERE trace_pk = ?1 AND assessment_id IS NULL")
         .and_then(|mut stmt| stmt.execute([trace_pk]))
         .map_err(sqlite_error)?;
-    for (position, assessment) in assessments.iter().enumerate() {
+    let mut next_position = stored.iter().map(|(p, _)| p + 1).max().unwrap_or(0);
+    for assessment in assessments {
+        let id = id_of(assessment);
+        let position = match id.as_deref().and_then(stored_position) {
+            Some(position) => position,
+            None => {
+                next_position += 1;
+                next_position - 1
+            }
+        };
         let columns = assessment_columns(assessment);
         conn.prepare_cached(
             "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (trace_pk, position) DO UPDATE SET
+                 name = excluded.name, kind = excluded.kind, value_text = excluded.value_text,
+                 value_json = excluded.value_json, valid = excluded.valid, payload = excluded.payload,
+                 assessment_id = excluded.assessment_id",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
                 trace_pk,
-                position as i64,
+                position,
                 columns.name,
                 columns.kind,
                 columns.value_text,
                 columns.value_json,
                 columns.valid,
                 assessment.to_string(),
-                assessment.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()),
+                id,
             ])
         })
         .map_err(sqlite_error)?;
