@@ -6,6 +6,7 @@
 //! clew traces search --filter "trace.status = 'ERROR'"
 //! clew traces get tr-0123…                    # a span tree; --json for MLflow's trace JSON
 //! clew experiments list | create NAME
+//! clew server --port 5000                     # the MLflow-compatible tracking server
 //! ```
 //!
 //! The store is `--store URI`, else `CLEW_STORE`, else `MLFLOW_TRACKING_URI` when it is a
@@ -18,6 +19,7 @@ mod demo;
 mod experiments;
 mod format;
 mod runtime;
+mod server;
 mod span_tree;
 mod store;
 mod traces;
@@ -53,6 +55,8 @@ enum Command {
     Experiments(ExperimentsCommand),
     /// Write a realistic set of example traces to the store through the clew SDK.
     Demo(demo::DemoArgs),
+    /// Serve the MLflow REST API and OTLP trace ingest over the store (sqlite or postgresql).
+    Server(server::ServerArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +102,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // The server takes PostgreSQL URIs too, so it resolves its store itself.
+    if let Command::Server(args) = &cli.command {
+        return server::run(cli.store.as_deref(), args);
+    }
     let location = store::StoreLocation::resolve(cli.store.as_deref())?;
     let output = if cli.json {
         format::Output::Json
@@ -111,6 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiments(ExperimentsCommand::List) => experiments::list(&location, output),
         Command::Experiments(ExperimentsCommand::Create(args)) => experiments::create(&location, &args, output),
         Command::Demo(args) => demo::run(&location, &args, output),
+        Command::Server(args) => server::run(cli.store.as_deref(), &args),
     }
 }
 

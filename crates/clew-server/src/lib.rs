@@ -51,6 +51,8 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("invalid server configuration: {0}")]
     Config(String),
+    #[error("the OTLP/gRPC server failed: {0}")]
+    Grpc(String),
     #[error("the server stopped with an I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -172,20 +174,22 @@ pub async fn serve_state(
         let app = otlp_http_router(state.clone());
         let stop = stopped();
         extra_servers.push(tokio::spawn(async move {
-            axum::serve(nodelay(otlp_listener), app).with_graceful_shutdown(stop).await
+            axum::serve(nodelay(otlp_listener), app).with_graceful_shutdown(stop).await.map_err(ServerError::Io)
         }));
     }
     if let Some(addr) = state.config.otlp_grpc {
-        // The OTLP/gRPC service lives in `otlp` (another module's work in progress); until it
-        // offers a server, asking for the port is an error rather than a silent no-op.
-        return Err(ServerError::Config(format!(
+        // The OTLP/gRPC service is being added to `otlp`; until it lands, asking for the port
+        // is an error rather than a silent no-op.
+        return Err(ServerError::Grpc(format!(
             "--otlp-grpc {addr}: OTLP/gRPC ingest is not available in this build; use OTLP/HTTP (--otlp-http or /v1/traces on the main port)"
         )));
     }
 
     let app = router(state.clone());
     let main_stop = stopped();
-    let main_server = tokio::spawn(async move { axum::serve(nodelay(listener), app).with_graceful_shutdown(main_stop).await });
+    let main_server = tokio::spawn(async move {
+        axum::serve(nodelay(listener), app).with_graceful_shutdown(main_stop).await.map_err(ServerError::Io)
+    });
 
     shutdown.await;
     let _ = stop_sender.send(true);
@@ -193,7 +197,7 @@ pub async fn serve_state(
     for server in std::iter::once(main_server).chain(extra_servers) {
         match server.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(ServerError::Io(e)),
+            Ok(Err(e)) => result = Err(e),
             Err(join_error) => result = Err(ServerError::Io(std::io::Error::other(join_error.to_string()))),
         }
     }
