@@ -178,11 +178,13 @@ pub async fn serve_state(
         }));
     }
     if let Some(addr) = state.config.otlp_grpc {
-        // The OTLP/gRPC service is being added to `otlp`; until it lands, asking for the port
-        // is an error rather than a silent no-op.
-        return Err(ServerError::Grpc(format!(
-            "--otlp-grpc {addr}: OTLP/gRPC ingest is not available in this build; use OTLP/HTTP (--otlp-http or /v1/traces on the main port)"
-        )));
+        // Bound here so a taken port fails the start, not the shutdown.
+        let grpc_listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        let stop = stopped();
+        let grpc_state = state.clone();
+        extra_servers.push(tokio::spawn(async move {
+            otlp::grpc::serve_grpc_on(grpc_listener, grpc_state, stop).await.map_err(|e| ServerError::Grpc(e.to_string()))
+        }));
     }
 
     let app = router(state.clone());
