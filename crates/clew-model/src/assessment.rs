@@ -159,7 +159,11 @@ fn opt_str(obj: &Map<String, Value>, key: &str, field: &'static str) -> Result<O
     }
 }
 
-fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, field: &'static str) -> Result<Option<&'a Map<String, Value>>, ModelError> {
+fn opt_obj<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<Option<&'a Map<String, Value>>, ModelError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
@@ -180,9 +184,10 @@ fn opt_time(obj: &Map<String, Value>, key: &str, field: &'static str) -> Result<
 impl Assessment {
     /// Reads the proto-JSON dict form. Unknown fields are kept in [`Assessment::extra`].
     pub fn from_json(value: &Value) -> Result<Assessment, ModelError> {
-        let obj = value
-            .as_object()
-            .ok_or_else(|| ModelError::InvalidJson { what: "assessment", reason: format!("expected an object, got {value}") })?;
+        let obj = value.as_object().ok_or_else(|| ModelError::InvalidJson {
+            what: "assessment",
+            reason: format!("expected an object, got {value}"),
+        })?;
         let source = match opt_obj(obj, "source", "assessment.source")? {
             None => None,
             Some(s) => Some(AssessmentSource {
@@ -219,7 +224,9 @@ impl Assessment {
                 AssessmentValue::Expectation(e.get("value").cloned().unwrap_or(Value::Null))
             }
         } else if let Some(i) = issue {
-            AssessmentValue::Issue { issue_name: opt_str(i, "issue_name", "assessment.issue.issue_name")?.unwrap_or_default() }
+            AssessmentValue::Issue {
+                issue_name: opt_str(i, "issue_name", "assessment.issue.issue_name")?.unwrap_or_default(),
+            }
         } else {
             AssessmentValue::None
         };

@@ -26,8 +26,8 @@ const ADJECTIVES: &[&str] = &[
     "loud", "merry", "nimble", "proud", "quick", "quiet", "sharp", "shy", "smooth", "swift", "warm", "wise",
 ];
 const NOUNS: &[&str] = &[
-    "ant", "bass", "bear", "bee", "crane", "deer", "doe", "eel", "finch", "fox", "goat", "hare", "hawk", "lark", "lynx",
-    "mole", "moth", "owl", "ram", "seal", "shrew", "slug", "snail", "toad", "wolf",
+    "ant", "bass", "bear", "bee", "crane", "deer", "doe", "eel", "finch", "fox", "goat", "hare", "hawk", "lark",
+    "lynx", "mole", "moth", "owl", "ram", "seal", "shrew", "slug", "snail", "toad", "wolf",
 ];
 
 /// A run name like MLflow's generated ones: `"<adjective>-<animal>-<number>"`.
@@ -131,7 +131,9 @@ pub fn apply_assessment_update(stored: &mut Assessment, update: &AssessmentUpdat
     if let Some(value) = &update.value {
         let (old, new) = (stored.value.kind(), value.kind());
         if new.is_none() {
-            return Err(StoreError::InvalidArgument("an updated assessment value must be feedback or expectation".into()));
+            return Err(StoreError::InvalidArgument(
+                "an updated assessment value must be feedback or expectation".into(),
+            ));
         }
         if old.is_some() && old != new {
             return Err(StoreError::InvalidArgument(format!(
@@ -169,10 +171,7 @@ pub fn apply_assessment_update(stored: &mut Assessment, update: &AssessmentUpdat
 
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -226,12 +225,18 @@ mod tests {
 
     #[test]
     fn new_assessments_get_ids_times_and_the_trace() {
-        let a = Assessment::from_json(&json!({"assessment_name": "n", "feedback": {"value": true}, "valid": false})).unwrap();
+        let a = Assessment::from_json(&json!({"assessment_name": "n", "feedback": {"value": true}, "valid": false}))
+            .unwrap();
         let a = prepare_new_assessment("tr-1", a, "a-x".into(), 5).unwrap();
-        assert_eq!((a.trace_id.as_str(), a.assessment_id.as_str(), a.create_time_ms, a.valid), ("tr-1", "a-x", Some(5), true));
-        let other = Assessment::from_json(&json!({"assessment_name": "n", "trace_id": "tr-2", "feedback": {}})).unwrap();
+        assert_eq!(
+            (a.trace_id.as_str(), a.assessment_id.as_str(), a.create_time_ms, a.valid),
+            ("tr-1", "a-x", Some(5), true)
+        );
+        let other =
+            Assessment::from_json(&json!({"assessment_name": "n", "trace_id": "tr-2", "feedback": {}})).unwrap();
         assert!(prepare_new_assessment("tr-1", other, "a-y".into(), 5).is_err());
-        let bad_span = Assessment::from_json(&json!({"assessment_name": "n", "span_id": "xyz", "feedback": {}})).unwrap();
+        let bad_span =
+            Assessment::from_json(&json!({"assessment_name": "n", "span_id": "xyz", "feedback": {}})).unwrap();
         assert!(prepare_new_assessment("tr-1", bad_span, "a-z".into(), 5).is_err());
     }
 }

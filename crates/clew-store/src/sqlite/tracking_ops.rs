@@ -94,13 +94,21 @@ pub(crate) fn rename_experiment(conn: &Connection, experiment_id: &str, new_name
     if taken {
         return Err(StoreError::AlreadyExists(format!("experiment {new_name:?} already exists")));
     }
-    conn.execute("UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1", params![id, new_name, now])
-        .map_err(sqlite_error)?;
+    conn.execute(
+        "UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1",
+        params![id, new_name, now],
+    )
+    .map_err(sqlite_error)?;
     Ok(())
 }
 
 /// `deleted = true`: delete; `false`: restore.
-pub(crate) fn set_experiment_deleted(conn: &Connection, experiment_id: &str, deleted: bool, now: i64) -> StoreResult<()> {
+pub(crate) fn set_experiment_deleted(
+    conn: &Connection,
+    experiment_id: &str,
+    deleted: bool,
+    now: i64,
+) -> StoreResult<()> {
     let (id, stage, _) = experiment_stage(conn, experiment_id)?;
     let (from, to) = if deleted { ("active", "deleted") } else { ("deleted", "active") };
     if deleted && id == 0 {
@@ -177,7 +185,8 @@ pub(crate) fn create_run(conn: &Connection, new: &NewRun) -> StoreResult<Run> {
         set_run_tag(conn, &new.run_id, key, value)?;
     }
     set_run_tag(conn, &new.run_id, clew_model::run::RUN_NAME_TAG, &run_name)?;
-    get_run(conn, &new.run_id)?.ok_or_else(|| StoreError::Internal(format!("run {} vanished while created", new.run_id)))
+    get_run(conn, &new.run_id)?
+        .ok_or_else(|| StoreError::Internal(format!("run {} vanished while created", new.run_id)))
 }
 
 fn set_run_tag(conn: &Connection, run_id: &str, key: &str, value: &str) -> StoreResult<()> {
@@ -215,8 +224,10 @@ pub(crate) fn get_run(conn: &Connection, run_id: &str) -> StoreResult<Option<Run
         })
         .map_err(sqlite_error)?;
     let Some(mut run) = run else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM run_tags WHERE run_id = ?1 ORDER BY key").map_err(sqlite_error)?;
-    let rows = stmt.query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sqlite_error)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM run_tags WHERE run_id = ?1 ORDER BY key").map_err(sqlite_error)?;
+    let rows =
+        stmt.query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sqlite_error)?;
     for row in rows {
         let (k, v) = row.map_err(sqlite_error)?;
         run.tags.insert(k, v);
@@ -237,7 +248,8 @@ pub(crate) fn update_run(conn: &Connection, run_id: &str, update: &UpdateRun) ->
             .map_err(sqlite_error)?;
     }
     if let Some(end_time) = update.end_time {
-        conn.execute("UPDATE runs SET end_time = ?2 WHERE run_id = ?1", params![run_id, end_time]).map_err(sqlite_error)?;
+        conn.execute("UPDATE runs SET end_time = ?2 WHERE run_id = ?1", params![run_id, end_time])
+            .map_err(sqlite_error)?;
     }
     get_run(conn, run_id)?.ok_or_else(|| StoreError::Internal(format!("run {run_id:?} vanished while updated")))
 }
@@ -275,7 +287,9 @@ fn find_assessment(conn: &Connection, trace_pk: i64, assessment_id: &str) -> Sto
             "SELECT position, payload FROM assessments WHERE trace_pk = ?1 AND assessment_id = ?2
              ORDER BY position LIMIT 1",
         )
-        .and_then(|mut stmt| stmt.query_row(params![trace_pk, assessment_id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row(params![trace_pk, assessment_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+        })
         .map_err(sqlite_error)?;
     let Some((position, text)) = row else { return Ok(None) };
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -340,7 +354,11 @@ pub(crate) fn create_assessment(conn: &Connection, assessment: &Assessment) -> S
     Ok(assessment.clone())
 }
 
-pub(crate) fn get_assessment(conn: &Connection, trace_id: &str, assessment_id: &str) -> StoreResult<Option<Assessment>> {
+pub(crate) fn get_assessment(
+    conn: &Connection,
+    trace_id: &str,
+    assessment_id: &str,
+) -> StoreResult<Option<Assessment>> {
     let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(None) };
     Ok(find_assessment(conn, trace_pk, assessment_id)?.map(|(_, a)| a))
 }
@@ -420,7 +438,10 @@ fn hex_id(bits: i64) -> String {
     SpanId::from_u64(bits as u64).to_hex()
 }
 
-pub(crate) fn get_trace_skeleton(conn: &Connection, trace_id: &str) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {
+pub(crate) fn get_trace_skeleton(
+    conn: &Connection,
+    trace_id: &str,
+) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {
     let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(None) };
     let Some(info) = read_ops::load_infos(conn, &[trace_pk])?.pop() else { return Ok(None) };
     // Every column read here precedes `payload` in the row, so the payload is never read.
@@ -451,9 +472,8 @@ pub(crate) fn get_trace_skeleton(conn: &Connection, trace_id: &str) -> StoreResu
 /// `span_ids` are already parsed (the id bits as stored).
 pub(crate) fn get_spans(conn: &Connection, trace_id: &str, span_ids: &[i64]) -> StoreResult<Vec<Span>> {
     let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(Vec::new()) };
-    let mut stmt = conn
-        .prepare_cached("SELECT payload FROM spans WHERE trace_pk = ?1 AND span_id = ?2")
-        .map_err(sqlite_error)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT payload FROM spans WHERE trace_pk = ?1 AND span_id = ?2").map_err(sqlite_error)?;
     let mut spans = Vec::with_capacity(span_ids.len());
     for span_id in span_ids {
         let blob: Option<Vec<u8>> =
