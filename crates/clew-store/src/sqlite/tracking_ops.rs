@@ -400,7 +400,13 @@ pub(crate) fn put_artifact(conn: &Connection, path: &str, bytes: &[u8], now: i64
              last_update_time = excluded.last_update_time",
     )
     .and_then(|mut stmt| stmt.execute(params![path, bytes.len() as i64, bytes, now]))
-    .map_err(sqlite_error)?;
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::TooBig) => StoreError::InvalidArgument(format!(
+            "artifact {path:?} is too large for the SQLite store ({} bytes; SQLite's limit is about 1 GB)",
+            bytes.len()
+        )),
+        _ => sqlite_error(e),
+    })?;
     Ok(())
 }
 
