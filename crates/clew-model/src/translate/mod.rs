@@ -69,6 +69,11 @@ pub fn sanitize_attributes(attributes: &Attributes) -> Attributes {
     attributes
         .iter()
         .map(|(key, value)| {
+            // Only JSON text of a string can hold a second encoding; skip parsing the rest
+            // (large inputs and outputs are objects).
+            if !value.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('"') {
+                return (key.clone(), value.clone());
+            }
             let inner = match loads(value) {
                 Some(PyValue::Str(inner))
                     if matches!(loads(&inner), Some(PyValue::Str(_) | PyValue::List(_) | PyValue::Dict(_))) =>
