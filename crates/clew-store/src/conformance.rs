@@ -1701,6 +1701,17 @@ async fn assessments_logged_with_the_trace_are_addressable(store: Arc<dyn TraceS
     let added = ok("create_assessment", store.create_assessment(&t1, feedback("score", 3.into())).await)?;
     let info = ok("get_trace_info", store.get_trace_info(&t1).await)?.ok_or("trace missing")?;
     ensure_eq!(info.assessments, vec![logged.clone(), added.to_json()]);
+    // The trace id a logged dict leaves out is the trace's.
+    let mut bare = logged.clone();
+    bare["assessment_id"] = "a-00000000000000000000000000000003".into();
+    bare.as_object_mut().ok_or("dict")?.remove("trace_id");
+    let mut info = info;
+    info.assessments.push(bare);
+    ok("start_trace", store.start_trace(info).await)?;
+    let fetched_bare = ok("get_assessment", store.get_assessment(&t1, "a-00000000000000000000000000000003").await)?
+        .ok_or("a logged assessment without trace_id must be found")?;
+    ensure_eq!(fetched_bare.trace_id, t1);
+    ok("delete_assessment", store.delete_assessment(&t1, "a-00000000000000000000000000000003").await)?;
     let change = AssessmentUpdate { rationale: Some(Some("checked".into())), ..Default::default() };
     let updated = ok("update_assessment", store.update_assessment(&t1, &fetched.assessment_id, change).await)?;
     ensure_eq!(updated.rationale.as_deref(), Some("checked"));

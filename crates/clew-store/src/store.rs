@@ -246,7 +246,9 @@ pub trait TraceStore: Send + Sync + 'static {
     /// segments, `.` and `..` are `InvalidArgument`. A leading `/` is ignored.
     async fn put_artifact(&self, path: &str, bytes: Vec<u8>) -> StoreResult<()>;
     async fn get_artifact(&self, path: &str) -> StoreResult<Option<Vec<u8>>>;
-    /// Every artifact under the directory `prefix` (recursively), ordered by path; `""` lists all.
+    /// Every artifact under the directory `prefix` (recursively), ordered by path in byte order;
+    /// `""` lists all. (SQL backends: the key range `[prefix/, prefix0)` in byte order, i.e.
+    /// `COLLATE "C"` on PostgreSQL.)
     async fn list_artifacts(&self, prefix: &str) -> StoreResult<Vec<ArtifactInfo>>;
     /// Returns whether something was deleted.
     async fn delete_artifact(&self, path: &str) -> StoreResult<bool>;

@@ -689,7 +689,11 @@ mod tests {
                    VALUES (1, 0, 'rating', 'feedback', 'good', '"good"', 1,
                            '{"assessment_id": "a-1", "assessment_name": "rating", "feedback": {"value": "good"}, "valid": true}'),
                           (1, 1, 'note', 'feedback', 'x', '"x"', 1,
-                           '{"assessment_name": "note", "feedback": {"value": "x"}, "valid": true}');"#,
+                           '{"assessment_name": "note", "feedback": {"value": "x"}, "valid": true}');
+                   -- A payload that is not JSON must not stop the upgrade.
+                   INSERT INTO traces (trace_pk, trace_id, experiment_id, request_time, state) VALUES (2, 'tr-2', 0, 0, 'OK');
+                   INSERT INTO assessments (trace_pk, position, name, kind, valid, payload)
+                   VALUES (2, 0, 'odd', 'other', 1, 'not json');"#,
             )
             .expect("v1 data");
         }

@@ -360,7 +360,13 @@ pub(crate) fn get_assessment(
     assessment_id: &str,
 ) -> StoreResult<Option<Assessment>> {
     let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(None) };
-    Ok(find_assessment(conn, trace_pk, assessment_id)?.map(|(_, a)| a))
+    Ok(find_assessment(conn, trace_pk, assessment_id)?.map(|(_, mut a)| {
+        // Assessments logged inside a TraceInfo may leave their trace id out.
+        if a.trace_id.is_empty() {
+            a.trace_id = trace_id.to_string();
+        }
+        a
+    }))
 }
 
 pub(crate) fn update_assessment(
@@ -375,6 +381,9 @@ pub(crate) fn update_assessment(
         StoreError::NotFound(format!("assessment {assessment_id:?} does not exist on trace {trace_id:?}"))
     })?;
     tracking::apply_assessment_update(&mut assessment, update, now)?;
+    if assessment.trace_id.is_empty() {
+        assessment.trace_id = trace_id.to_string();
+    }
     store_assessment(conn, trace_pk, position, &assessment)?;
     Ok(assessment)
 }

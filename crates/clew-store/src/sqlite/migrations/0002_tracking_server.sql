@@ -5,8 +5,9 @@
 -- Assessments created through the CRUD API are addressed by id. Assessments that arrived in a
 -- TraceInfo keep the id their dict carries (if any).
 ALTER TABLE assessments ADD COLUMN assessment_id TEXT;
+-- (CASE, not AND: SQLite does not promise to skip json_type on a payload that is not JSON.)
 UPDATE assessments SET assessment_id = json_extract(payload, '$.assessment_id')
-WHERE json_valid(payload) AND json_type(payload, '$.assessment_id') = 'text';
+WHERE CASE WHEN json_valid(payload) THEN json_type(payload, '$.assessment_id') = 'text' ELSE 0 END;
 CREATE INDEX assessments_by_id ON assessments (trace_pk, assessment_id) WHERE assessment_id IS NOT NULL;
 
 -- Runs: only what `mlflow.start_run()` and `search_traces(run_id=)` use.
@@ -41,6 +42,8 @@ CREATE TABLE trace_run_links (
 CREATE INDEX trace_run_links_by_run ON trace_run_links (run_id, trace_pk);
 
 -- Artifacts (`mlflow-artifacts:/<path>`) as blobs, so a server keeps no state outside the store.
+-- Listing a directory is the key range [dir || '/', dir || '0'): byte order (SQLite's BINARY
+-- collation; PostgreSQL needs COLLATE "C" on this column for the same ranges).
 CREATE TABLE artifacts (
     path             TEXT    PRIMARY KEY,         -- relative, '/'-separated, no '.'/'..' segments
     size             INTEGER NOT NULL,
