@@ -4,7 +4,16 @@
 //!
 //! | variable | meaning |
 //! | --- | --- |
-//! | `MLFLOW_TRACKING_URI` | `sqlite:///path/to.db` (embedded store), `memory:` (in-process, for tests); unset = `sqlite:///./clew.db` |
+//! | `MLFLOW_TRACKING_URI` | `sqlite:///path/to.db` (embedded store), `http(s)://host:port` (an MLflow server or `clew server`), `memory:` (in-process, for tests); unset = `sqlite:///./clew.db` |
+//! | `MLFLOW_TRACKING_TOKEN` / `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` | Bearer / Basic credentials for a tracking server |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT` (+`/v1/traces`) | export spans to an OTLP collector **instead of** the tracking URI (reads still use the tracking URI) |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL` | `grpc` (default) or `http/protobuf` |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS` | `key=value,...` sent with every OTLP export |
+//! | `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` | resource attributes of exported spans |
+//! | `MLFLOW_ENABLE_OTLP_EXPORTER` | `false` ignores the OTLP variables |
+//! | `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT` | `true` exports to both the OTLP collector and the tracking URI |
+//! | `CLEW_EXPORT_RETRY_TIMEOUT_SECS` | how long one export retries an unreachable server (default 30; else `MLFLOW_ASYNC_TRACE_LOGGING_RETRY_TIMEOUT`) |
+//! | `CLEW_EXPORT_RETRY_BUFFER_BYTES` | bound of the server exporter's retry buffer (default 64 MiB) |
 //! | `MLFLOW_EXPERIMENT_ID` / `MLFLOW_EXPERIMENT_NAME` | the experiment traces go to (default `"0"`); a name is created if missing |
 //! | `MLFLOW_TRACE_SAMPLING_RATIO` | fraction of traces recorded, 0.0–1.0 (default 1.0) |
 //! | `CLEW_TRACING_ENABLED` | `false` starts with tracing disabled |
@@ -203,8 +212,8 @@ pub(crate) fn current_target() -> Arc<ExportTarget> {
     if let Some(t) = with_state(|s| s.target.clone()) {
         return t;
     }
-    let uri = env_var("MLFLOW_TRACKING_URI").unwrap_or_else(|| DEFAULT_STORE_URI.to_string());
-    let target = Arc::new(ExportTarget::new(crate::export::destination_from_uri(&uri)));
+    let uri = env_var("MLFLOW_TRACKING_URI");
+    let target = Arc::new(ExportTarget::new(crate::export::destination_from_env(uri.as_deref(), DEFAULT_STORE_URI)));
     with_state(|s| s.target.get_or_insert(target).clone())
 }
 

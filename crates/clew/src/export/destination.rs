@@ -1,6 +1,6 @@
 //! Where finished traces go.
 
-use super::{LocalStoreDestination, MemoryDestination};
+use super::{LocalStoreDestination, MemoryDestination, ServerDestination};
 use clew_model::{Span, Trace};
 use clew_store::TraceStore;
 use std::sync::Arc;
@@ -35,6 +35,12 @@ pub trait Destination: Send + Sync + 'static {
     /// A trace held by the destination itself (the in-memory destination), if any.
     fn find_trace(&self, _trace_id: &str) -> Option<Trace> {
         None
+    }
+    /// True when the destination records its own outcomes in [`super::stats`] (exporters
+    /// with a retry buffer, whose traces may succeed or fail in a later call); the worker
+    /// then counts nothing for its calls.
+    fn counts_itself(&self) -> bool {
+        false
     }
 }
 
@@ -90,7 +96,8 @@ impl Destination for UnavailableDestination {
     }
 }
 
-/// The destination for a tracking URI: `sqlite:///path` (the embedded store), `memory:`.
+/// The destination for a tracking URI: `sqlite:///path` (the embedded store),
+/// `http(s)://host:port` (a tracking server: MLflow or `clew server`), `memory:`.
 /// A URI that cannot be used gives a destination that reports why on every export.
 pub fn destination_from_uri(uri: &str) -> Arc<dyn Destination> {
     let uri = uri.trim();
@@ -107,11 +114,17 @@ pub fn destination_from_uri(uri: &str) -> Arc<dyn Destination> {
     if uri == "memory" || uri == "memory:" {
         return Arc::new(MemoryDestination::new());
     }
-    let reason = if uri.starts_with("http://") || uri.starts_with("https://") {
-        "exporting to a tracking server is not available in this build yet; use sqlite:///path".to_string()
-    } else {
-        "unsupported tracking URI scheme; use sqlite:///path/to/file.db or memory:".to_string()
-    };
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return match ServerDestination::new(uri) {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                let reason = e.to_string();
+                crate::report::warn(&format!("tracking URI {uri}: {reason}"));
+                Arc::new(UnavailableDestination { uri: uri.to_string(), reason })
+            }
+        };
+    }
+    let reason = "unsupported tracking URI scheme; use sqlite:///path/to/file.db, http(s)://host:port or memory:".to_string();
     crate::report::warn(&format!("tracking URI {uri}: {reason}"));
     Arc::new(UnavailableDestination { uri: uri.to_string(), reason })
 }

@@ -3,14 +3,21 @@
 //! dropped, counted in [`stats`] and reported on stderr — never a block or a panic.
 
 mod destination;
+mod http;
 mod local;
 mod memory;
+mod otlp;
+mod rest_store;
+mod server;
 mod stats;
 mod worker;
 
 pub use destination::{destination_from_uri, Destination, ExportError, IntoDestination, NullDestination};
 pub use local::LocalStoreDestination;
 pub use memory::MemoryDestination;
+pub use otlp::{destination_from_env, OtlpDestination, OtlpProtocol};
+pub use rest_store::RestStore;
+pub use server::ServerDestination;
 pub use stats::{stats, ExportStats, ExportStatsSnapshot};
 pub use worker::{flush, flush_timeout};
 pub(crate) use worker::submit;

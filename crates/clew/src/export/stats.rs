@@ -15,6 +15,9 @@ pub struct ExportStats {
     pub(crate) processor_panics: AtomicU64,
     pub(crate) queued_bytes: AtomicU64,
     pub(crate) queued_traces: AtomicU64,
+    pub(crate) export_retries: AtomicU64,
+    pub(crate) traces_dropped_after_retries: AtomicU64,
+    pub(crate) retry_buffered_traces: AtomicU64,
 }
 
 /// A point-in-time copy of the export counters.
@@ -34,6 +37,14 @@ pub struct ExportStatsSnapshot {
     /// Bytes and traces waiting in the queue now.
     pub queued_bytes: u64,
     pub queued_traces: u64,
+    /// Requests to a server or collector sent again after a failure (connection refused,
+    /// timeout, 429/5xx).
+    pub export_retries: u64,
+    /// Traces given up on after retrying while the server stayed unreachable or overloaded
+    /// (also counted in `traces_failed`).
+    pub traces_dropped_after_retries: u64,
+    /// Traces waiting in an exporter's retry buffer now.
+    pub retry_buffered_traces: u64,
 }
 
 impl ExportStats {
@@ -48,6 +59,9 @@ impl ExportStats {
             processor_panics: self.processor_panics.load(Relaxed),
             queued_bytes: self.queued_bytes.load(Relaxed),
             queued_traces: self.queued_traces.load(Relaxed),
+            export_retries: self.export_retries.load(Relaxed),
+            traces_dropped_after_retries: self.traces_dropped_after_retries.load(Relaxed),
+            retry_buffered_traces: self.retry_buffered_traces.load(Relaxed),
         }
     }
     pub(crate) fn record_late_span(&self) {
@@ -55,6 +69,20 @@ impl ExportStats {
     }
     pub(crate) fn record_processor_drop(&self) {
         self.traces_dropped_by_processor.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn record_retry(&self) {
+        self.export_retries.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn record_exported(&self, traces: u64, spans: u64) {
+        self.traces_exported.fetch_add(traces, Relaxed);
+        self.spans_exported.fetch_add(spans, Relaxed);
+    }
+    /// Traces a destination gave up on; `after_retries` when the server stayed unreachable.
+    pub(crate) fn record_failed(&self, traces: u64, after_retries: bool) {
+        self.traces_failed.fetch_add(traces, Relaxed);
+        if after_retries {
+            self.traces_dropped_after_retries.fetch_add(traces, Relaxed);
+        }
     }
     pub(crate) fn record_processor_panic(&self) {
         self.processor_panics.fetch_add(1, Relaxed);

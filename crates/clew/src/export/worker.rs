@@ -122,11 +122,13 @@ fn export_batch(batch: Vec<(Arc<TraceBuffer>, Vec<Arc<SpanInner>>, u64)>) {
         if buffer.is_remote {
             let span_count = spans.len() as u64;
             let spans = crate::finalize::spans_of(&buffer, spans);
+            let counted = destination.counts_itself();
             match destination.export_spans(&buffer.experiment_id, spans) {
+                Ok(()) if counted => {}
                 Ok(()) => {
                     counters.spans_exported.fetch_add(span_count, Relaxed);
                 }
-                Err(e) => report_failure(1, &e),
+                Err(e) => report_failure(if counted { 0 } else { 1 }, &e),
             }
             continue;
         }
@@ -142,7 +144,11 @@ fn export_batch(batch: Vec<(Arc<TraceBuffer>, Vec<Arc<SpanInner>>, u64)>) {
     }
     for (target, traces, span_count) in groups {
         let trace_count = traces.len() as u64;
+        // Exporters with a retry buffer count their own outcomes (hook for retries).
+        let counted = target.destination.counts_itself();
         match target.destination.export(traces) {
+            Ok(()) if counted => {}
+            Err(e) if counted => report_failure(0, &e),
             Ok(()) => {
                 counters.traces_exported.fetch_add(trace_count, Relaxed);
                 counters.spans_exported.fetch_add(span_count, Relaxed);
