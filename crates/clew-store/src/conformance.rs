@@ -1287,6 +1287,23 @@ async fn count_traces_counts_each_experiments_traces(store: Arc<dyn TraceStore>)
         store.delete_traces(DeleteTraces::ByIds { experiment_id: a.clone(), trace_ids: vec![trace_id(1)] }).await,
     )?;
     ensure_eq!(ok("count_traces", store.count_traces(&a).await)?, 2);
+    // A trace whose final info names another experiment moves there.
+    ok("start_trace", store.start_trace(info(4, &b, 0, 1)).await)?;
+    ensure_eq!(ok("count_traces", store.count_traces(&a).await)?, 1);
+    ensure_eq!(ok("count_traces", store.count_traces(&b).await)?, 2);
+    // Re-deliveries do not count twice.
+    ok("write_traces", store.write_traces(vec![simple_trace(3, &b, 2, 1, 0)]).await)?;
+    ok("log_spans", store.log_spans(&b, vec![span(3, 1, None, "root", 2, 3)]).await)?;
+    ensure_eq!(ok("count_traces", store.count_traces(&b).await)?, 2);
+    let deleted = ok(
+        "delete_traces",
+        store
+            .delete_traces(DeleteTraces::OlderThan { experiment_id: b.clone(), max_timestamp_millis: T0_MS + 100, max_traces: None })
+            .await,
+    )?;
+    ensure_eq!(deleted, 2);
+    ensure_eq!(ok("count_traces", store.count_traces(&b).await)?, 0);
+    ensure_eq!(ok("count_traces", store.count_traces(&a).await)?, 1);
     Ok(())
 }
 

@@ -702,6 +702,9 @@ mod tests {
         assert_eq!(found.assessment_name, "rating");
         let info = store.get_trace_info("tr-1").await.expect("read").expect("trace kept");
         assert_eq!(info.assessments.len(), 2);
+        assert_eq!(store.count_traces("0").await.expect("count"), 2, "trace counts are backfilled");
+        store.write_traces(vec![simple_trace(3, "0", 0, 5, 0)]).await.expect("write");
+        assert_eq!(store.count_traces("0").await.expect("count"), 3, "and kept afterwards");
         let run = store.create_run(CreateRun { experiment_id: "0".into(), ..Default::default() }).await.expect("runs table");
         store.link_traces_to_run(&["tr-1".to_string()], &run.run_id).await.expect("links table");
         store.put_artifact("0/x", b"1".to_vec()).await.expect("artifacts table");

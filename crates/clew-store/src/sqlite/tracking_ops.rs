@@ -28,11 +28,12 @@ fn experiment_stage(conn: &Connection, experiment_id: &str) -> StoreResult<(i64,
 
 pub(crate) fn count_traces(conn: &Connection, experiment_id: &str) -> StoreResult<u64> {
     let Some(id) = parse_experiment_id(experiment_id) else { return Ok(0) };
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM traces WHERE experiment_id = ?1")
-        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)))
+    // Kept by triggers on `traces` (migration 2).
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT trace_count FROM experiments WHERE experiment_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)).optional())
         .map_err(sqlite_error)?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
 pub(crate) fn search_experiments(

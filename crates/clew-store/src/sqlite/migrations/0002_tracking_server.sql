@@ -50,3 +50,22 @@ CREATE TABLE artifacts (
     content          BLOB    NOT NULL,
     last_update_time INTEGER NOT NULL
 );
+
+-- Trace counts per experiment for experiment lists, kept by triggers so reading one is O(1)
+-- (COUNT(*) over the experiment index costs ~100 ms per million traces).
+ALTER TABLE experiments ADD COLUMN trace_count INTEGER NOT NULL DEFAULT 0;
+UPDATE experiments SET trace_count = (SELECT COUNT(*) FROM traces t WHERE t.experiment_id = experiments.experiment_id);
+CREATE TRIGGER traces_count_insert AFTER INSERT ON traces
+BEGIN
+    UPDATE experiments SET trace_count = trace_count + 1 WHERE experiment_id = new.experiment_id;
+END;
+CREATE TRIGGER traces_count_delete AFTER DELETE ON traces
+BEGIN
+    UPDATE experiments SET trace_count = trace_count - 1 WHERE experiment_id = old.experiment_id;
+END;
+CREATE TRIGGER traces_count_move AFTER UPDATE OF experiment_id ON traces
+WHEN old.experiment_id != new.experiment_id
+BEGIN
+    UPDATE experiments SET trace_count = trace_count - 1 WHERE experiment_id = old.experiment_id;
+    UPDATE experiments SET trace_count = trace_count + 1 WHERE experiment_id = new.experiment_id;
+END;
