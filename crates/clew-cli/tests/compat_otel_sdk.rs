@@ -10,7 +10,6 @@ use harness::{assert_script_passed, run_script, ClewServer};
 use std::time::Duration;
 
 #[test]
-#[ignore = "`clew server` (crates/clew-cli/src/server.rs) has not landed yet"]
 fn otel_sdk_genai_spans_read_back_through_the_mlflow_client() {
     let server = ClewServer::start();
     let env = [("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"), ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")];
