@@ -130,7 +130,12 @@ fn a_throttled_server_is_retried_after_its_retry_after() {
     let rt = runtime();
     let fake = Fake { seen: Seen::default(), version: "3.17.2", throttle: Arc::new(PlMutex::new(1)) };
     let url = start_fake(&rt, fake.clone());
-    clew::set_destination(ServerDestination::new(&url).expect("destination"));
+    std::env::set_var("MLFLOW_TRACKING_USERNAME", "alice");
+    std::env::set_var("MLFLOW_TRACKING_PASSWORD", "s3cret");
+    let destination = ServerDestination::new(&url).expect("destination");
+    std::env::remove_var("MLFLOW_TRACKING_USERNAME");
+    std::env::remove_var("MLFLOW_TRACKING_PASSWORD");
+    clew::set_destination(destination);
     let before = clew::export::stats().snapshot();
     let trace_id = one_trace("throttled");
     assert!(clew::flush_timeout(Duration::from_secs(30)));
@@ -143,6 +148,8 @@ fn a_throttled_server_is_retried_after_its_retry_after() {
     assert_eq!(otlp.len(), 2, "one throttled and one accepted /v1/traces call");
     let waited = otlp[1].4 - otlp[0].4;
     assert!(waited >= Duration::from_millis(950), "retried after {waited:?}, not after Retry-After: 1");
+    // Basic credentials, base64 of "alice:s3cret".
+    assert_eq!(otlp[1].2.get("authorization").and_then(|v| v.to_str().ok()), Some("Basic YWxpY2U6czNjcmV0"));
     assert_eq!(otlp[1].2.get("x-mlflow-experiment-id").and_then(|v| v.to_str().ok()), Some("0"));
     assert_eq!(otlp[1].2.get("content-type").and_then(|v| v.to_str().ok()), Some("application/x-protobuf"));
     let request = clew_model::json::otlp::export_request_from_protobuf(&otlp[1].3).expect("OTLP protobuf");
@@ -167,7 +174,10 @@ fn an_old_server_gets_the_spans_as_a_traces_json_artifact() {
     let rt = runtime();
     let fake = Fake { seen: Seen::default(), version: "3.3.2", throttle: Arc::new(PlMutex::new(0)) };
     let url = start_fake(&rt, fake.clone());
-    clew::set_destination(ServerDestination::new(&url).expect("destination"));
+    std::env::set_var("MLFLOW_TRACKING_TOKEN", "tok-123");
+    let destination = ServerDestination::new(&url).expect("destination");
+    std::env::remove_var("MLFLOW_TRACKING_TOKEN");
+    clew::set_destination(destination);
     let before = clew::export::stats().snapshot();
     let trace_id = one_trace("old-server");
     assert!(clew::flush_timeout(Duration::from_secs(30)));
@@ -178,6 +188,7 @@ fn an_old_server_gets_the_spans_as_a_traces_json_artifact() {
     assert!(!seen.iter().any(|s| s.1 == "/v1/traces"), "spans went over OTLP to a 3.3 server");
     let put: Vec<_> = seen.iter().filter(|s| s.0 == "PUT").collect();
     assert_eq!(put.len(), 1);
+    assert_eq!(put[0].2.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer tok-123"));
     assert_eq!(put[0].1, format!("/api/2.0/mlflow-artifacts/artifacts/1/traces/{trace_id}/artifacts/traces.json"));
     let body: Value = serde_json::from_slice(&put[0].3).expect("traces.json is JSON");
     let spans = body["spans"].as_array().expect("spans");
@@ -187,5 +198,37 @@ fn an_old_server_gets_the_spans_as_a_traces_json_artifact() {
     // Span dicts carry JSON-text attributes, as MLflow's traces.json does.
     let root = spans.iter().find(|s| s["name"] == "old-server").unwrap();
     assert_eq!(root["attributes"]["mlflow.spanInputs"], json!("{\"x\": 1}"));
+    clew::reset();
+}
+
+#[test]
+fn spans_continued_from_a_traceparent_go_only_over_v1_traces() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let fake = Fake { seen: Seen::default(), version: "3.17.2", throttle: Arc::new(PlMutex::new(0)) };
+    let url = start_fake(&rt, fake.clone());
+    clew::set_destination(ServerDestination::new(&url).expect("destination"));
+    let before = clew::export::stats().snapshot();
+    {
+        let headers = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")];
+        let _context = clew::propagation::set_tracing_context_from_http_request_headers(headers).expect("traceparent");
+        let handler = clew::start_span("handle_request");
+        handler.set_inputs(json!({"path": "/chat"}));
+    }
+    assert!(clew::flush_timeout(Duration::from_secs(30)));
+    let after = clew::export::stats().snapshot();
+    assert_eq!(after.spans_exported - before.spans_exported, 1, "{after:?}");
+    assert_eq!(after.traces_failed, before.traces_failed, "{after:?}");
+
+    let seen = fake.seen.0.lock().clone();
+    assert!(!seen.iter().any(|s| s.1 == "/api/3.0/mlflow/traces"), "a remote trace must not send StartTraceV3");
+    let otlp: Vec<_> = seen.iter().filter(|s| s.1 == "/v1/traces").collect();
+    assert_eq!(otlp.len(), 1);
+    let request = clew_model::json::otlp::export_request_from_protobuf(&otlp[0].3).expect("OTLP protobuf");
+    let spans = clew_model::json::otlp::spans_from_export_request(&request).expect("spans");
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "handle_request");
+    assert_eq!(spans[0].trace_id.to_hex(), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(spans[0].parent_id.map(|p| p.to_hex()).as_deref(), Some("b7ad6b7169203331"));
     clew::reset();
 }
