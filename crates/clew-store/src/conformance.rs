@@ -1684,7 +1684,16 @@ async fn search_sees_assessments_created_through_the_api(store: Arc<dyn TraceSto
     create(2, feedback("rating", "bad".into())).await?;
     create(2, feedback("flags", serde_json::json!({"toxic": false}))).await?;
     create(3, expectation("answer", "Paris".into())).await?;
+    let issue = Assessment {
+        assessment_name: "iss-7".into(),
+        value: AssessmentValue::Issue { issue_name: "hallucination".into() },
+        ..Assessment::default()
+    };
+    create(2, issue).await?;
     let s = &*store;
+    ensure_eq!(matches(s, &exp, "issue.id = 'iss-7'").await?, ids(&[2]));
+    ensure_eq!(matches(s, &exp, "issue.id = 'iss-8'").await?, Vec::<String>::new());
+    ensure_eq!(matches(s, &exp, "feedback.`iss-7` IS NOT NULL").await?, Vec::<String>::new());
     ensure_eq!(matches(s, &exp, "feedback.rating = 'good'").await?, ids(&[1]));
     ensure_eq!(matches(s, &exp, "feedback.score = '5'").await?, ids(&[1]));
     ensure_eq!(matches(s, &exp, "feedback.rating IS NOT NULL").await?, ids(&[1, 2]));

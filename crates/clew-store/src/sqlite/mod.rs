@@ -689,7 +689,9 @@ mod tests {
                    VALUES (1, 0, 'rating', 'feedback', 'good', '"good"', 1,
                            '{"assessment_id": "a-1", "assessment_name": "rating", "feedback": {"value": "good"}, "valid": true}'),
                           (1, 1, 'note', 'feedback', 'x', '"x"', 1,
-                           '{"assessment_name": "note", "feedback": {"value": "x"}, "valid": true}');
+                           '{"assessment_name": "note", "feedback": {"value": "x"}, "valid": true}'),
+                          (1, 2, 'iss-1', 'other', NULL, NULL, 1,
+                           '{"assessment_name": "iss-1", "issue": {"issue_name": "slow"}, "valid": true}');
                    -- A payload that is not JSON must not stop the upgrade.
                    INSERT INTO traces (trace_pk, trace_id, experiment_id, request_time, state) VALUES (2, 'tr-2', 0, 0, 'OK');
                    INSERT INTO assessments (trace_pk, position, name, kind, valid, payload)
@@ -701,7 +703,12 @@ mod tests {
         let found = store.get_assessment("tr-1", "a-1").await.expect("read").expect("a-1 addressable after upgrade");
         assert_eq!(found.assessment_name, "rating");
         let info = store.get_trace_info("tr-1").await.expect("read").expect("trace kept");
-        assert_eq!(info.assessments.len(), 2);
+        assert_eq!(info.assessments.len(), 3);
+        let issues = store
+            .search_traces(&SearchTracesRequest { filter: Some("issue.id = 'iss-1'".into()), ..Default::default() })
+            .await
+            .expect("search");
+        assert_eq!(issues.traces.len(), 1, "issue references stored by version 1 are searchable after the upgrade");
         assert_eq!(store.count_traces("0").await.expect("count"), 2, "trace counts are backfilled");
         store.write_traces(vec![simple_trace(3, "0", 0, 5, 0)]).await.expect("write");
         assert_eq!(store.count_traces("0").await.expect("count"), 3, "and kept afterwards");

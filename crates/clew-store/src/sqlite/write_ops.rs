@@ -470,6 +470,9 @@ pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
     } else if let Some(expectation) = assessment.get("expectation") {
         let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
         ("expectation", value)
+    } else if let Some(issue) = assessment.get("issue") {
+        // Issue references: `issue.id = '<assessment name>'` searches them.
+        ("issue", issue.get("issue_name"))
     } else {
         ("other", None)
     };

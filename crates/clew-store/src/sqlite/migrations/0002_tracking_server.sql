@@ -9,6 +9,9 @@ ALTER TABLE assessments ADD COLUMN assessment_id TEXT;
 UPDATE assessments SET assessment_id = json_extract(payload, '$.assessment_id')
 WHERE CASE WHEN json_valid(payload) THEN json_type(payload, '$.assessment_id') = 'text' ELSE 0 END;
 CREATE INDEX assessments_by_id ON assessments (trace_pk, assessment_id) WHERE assessment_id IS NOT NULL;
+-- Issue references were stored as kind 'other'; `issue.id` search looks for kind 'issue'.
+UPDATE assessments SET kind = 'issue'
+WHERE kind = 'other' AND CASE WHEN json_valid(payload) THEN json_type(payload, '$.issue') = 'object' ELSE 0 END;
 
 -- Runs: only what `mlflow.start_run()` and `search_traces(run_id=)` use.
 CREATE TABLE runs (
