@@ -232,3 +232,43 @@ fn spans_continued_from_a_traceparent_go_only_over_v1_traces() {
     assert_eq!(spans[0].parent_id.map(|p| p.to_hex()).as_deref(), Some("b7ad6b7169203331"));
     clew::reset();
 }
+
+#[test]
+fn traces_kept_in_the_retry_buffer_are_delivered_when_the_server_comes_back() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    // Reserve a port, then leave it closed until the server "comes back".
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::env::set_var("CLEW_EXPORT_RETRY_TIMEOUT_SECS", "0.5");
+    let destination = ServerDestination::new(&format!("http://127.0.0.1:{port}")).expect("destination");
+    std::env::remove_var("CLEW_EXPORT_RETRY_TIMEOUT_SECS");
+    clew::set_destination(destination);
+    let before = clew::export::stats().snapshot();
+    let first = one_trace("while-down");
+    // Wait until the worker has given up on it and buffered it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while clew::export::stats().snapshot().retry_buffered_traces == 0 {
+        assert!(Instant::now() < deadline, "the trace never reached the retry buffer");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let fake = Fake { seen: Seen::default(), version: "3.17.2", throttle: Arc::new(PlMutex::new(0)) };
+    let app = Router::new().route("/version", get(version)).fallback(any(anything)).with_state(fake.clone());
+    let listener = rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port))).expect("rebind the port");
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let second = one_trace("after-recovery");
+    assert!(clew::flush_timeout(Duration::from_secs(30)));
+
+    let after = clew::export::stats().snapshot();
+    assert_eq!(after.traces_exported - before.traces_exported, 2, "{after:?}");
+    assert_eq!(after.traces_dropped_after_retries, before.traces_dropped_after_retries, "{after:?}");
+    assert_eq!(after.retry_buffered_traces, 0);
+    let seen = fake.seen.0.lock().clone();
+    let ids: Vec<String> = seen
+        .iter()
+        .filter(|s| s.1 == "/api/3.0/mlflow/traces")
+        .map(|s| serde_json::from_slice::<Value>(&s.3).unwrap()["trace"]["trace_info"]["trace_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.contains(&first) && ids.contains(&second), "{ids:?}");
+    clew::reset();
+}
