@@ -152,9 +152,11 @@ pub const MAX_TRACES_TO_LINK: usize = 100;
 /// Methods have no default bodies: every backend implements all of them, and
 /// `conformance.rs` checks each. The tracking-server group (experiments for the UI, runs,
 /// links, assessments, artifacts, skeleton reads) came with schema version 2 (SQLite
-/// `migrations/0002_tracking_server.sql`: tables `runs`, `run_tags`, `trace_run_links`,
-/// `artifacts`, column `assessments.assessment_id`); the search compiler's `run_id = '...'`
-/// also reads `trace_run_links`, so other SQL backends need that table under that name.
+/// `migrations/0002_tracking_server.sql`: tables `runs`, `run_tags`, `trace_run_links
+/// (trace_id, run_id)`, `artifacts`, columns `assessments.assessment_id` and
+/// `experiments.trace_count`); the search compiler's `run_id = '...'` also reads
+/// `trace_run_links` (joined on `trace_id`), so other SQL backends need that table under that
+/// name.
 /// Backend-neutral rules (ids, paths, assessment updates) live in [`crate::tracking`].
 #[async_trait]
 pub trait TraceStore: Send + Sync + 'static {
@@ -216,8 +218,10 @@ pub trait TraceStore: Send + Sync + 'static {
     /// Applies the changes and returns the run. `NotFound` for an unknown run.
     async fn update_run(&self, run_id: &str, update: UpdateRun) -> StoreResult<Run>;
     /// Links traces to a run (MLflow's entity association), idempotently; the `run_id = '...'`
-    /// filter then matches them. At most [`MAX_TRACES_TO_LINK`] ids (`InvalidArgument`);
-    /// unknown trace ids are `NotFound` (nothing is linked). The run need not exist.
+    /// filter then matches them. At most [`MAX_TRACES_TO_LINK`] ids and a non-empty run id
+    /// (`InvalidArgument`; empty trace ids too). As in MLflow, neither the traces nor the run
+    /// have to exist: a link may arrive before its trace (it matches once the trace is stored).
+    /// Deleting a trace drops its links.
     async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()>;
 
     // ---- assessments (spec §2.8, §4.6) ----

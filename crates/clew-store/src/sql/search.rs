@@ -3,7 +3,7 @@
 //!
 //! The query runs against the shared table shape of the SQL backends:
 //! `traces t` (the summary row), `trace_tags` / `trace_metadata` (key, value),
-//! `assessments`, `trace_run_links` (trace_pk, run_id) and `spans s`. It selects `t.trace_pk`
+//! `assessments`, `trace_run_links` (trace_id, run_id) and `spans s`. It selects `t.trace_pk`
 //! of one page, in order; the caller loads the infos of those rows.
 //!
 //! MLflow semantics kept:
@@ -372,7 +372,7 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
                 // `=` also matches traces linked to the run (MLflow's entity associations, spec §5).
                 let run = params.text(dialect, string_value(clause, "run_id")?);
                 Ok(format!(
-                    "({source_run} OR EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_pk = t.trace_pk AND l.run_id = {run}))"
+                    "({source_run} OR EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_id = t.trace_id AND l.run_id = {run}))"
                 ))
             }
             TraceAttribute::Prompt => {

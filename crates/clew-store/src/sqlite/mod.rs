@@ -421,6 +421,9 @@ impl TraceStore for SqliteStore {
         if run_id.trim().is_empty() {
             return Err(StoreError::InvalidArgument("run_id must not be empty".into()));
         }
+        if trace_ids.iter().any(|id| id.trim().is_empty()) {
+            return Err(StoreError::InvalidArgument("trace_ids must not contain empty ids".into()));
+        }
         if trace_ids.is_empty() {
             return Ok(());
         }

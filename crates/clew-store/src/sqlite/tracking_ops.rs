@@ -256,20 +256,9 @@ pub(crate) fn update_run(conn: &Connection, run_id: &str, update: &UpdateRun) ->
 }
 
 pub(crate) fn link_traces_to_run(conn: &Connection, trace_ids: &[String], run_id: &str) -> StoreResult<()> {
-    let mut pks = Vec::with_capacity(trace_ids.len());
-    let mut missing = Vec::new();
     for trace_id in trace_ids {
-        match find_trace_pk(conn, trace_id)? {
-            Some(pk) => pks.push(pk),
-            None => missing.push(trace_id.as_str()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(StoreError::NotFound(format!("traces do not exist: {}", missing.join(", "))));
-    }
-    for pk in pks {
-        conn.prepare_cached("INSERT OR IGNORE INTO trace_run_links (trace_pk, run_id) VALUES (?1, ?2)")
-            .and_then(|mut stmt| stmt.execute(params![pk, run_id]))
+        conn.prepare_cached("INSERT OR IGNORE INTO trace_run_links (trace_id, run_id) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![trace_id, run_id]))
             .map_err(sqlite_error)?;
     }
     Ok(())

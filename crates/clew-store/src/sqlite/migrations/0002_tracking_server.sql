@@ -34,15 +34,20 @@ CREATE TABLE run_tags (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 
--- Traces linked to runs (MLflow's entity_associations, trace → run). The run need not exist
--- here (as in MLflow); the `run_id = '...'` filter matches these as well as the
--- `mlflow.sourceRun` metadata.
+-- Traces linked to runs (MLflow's entity_associations, trace → run). Keyed by the public trace
+-- id, not `trace_pk`: as in MLflow neither the trace nor the run has to exist yet (a link may
+-- arrive before the trace it names, like spans before their info). Deleting a trace drops
+-- its links. The `run_id = '...'` filter matches these as well as `mlflow.sourceRun`.
 CREATE TABLE trace_run_links (
-    trace_pk INTEGER NOT NULL REFERENCES traces (trace_pk) ON DELETE CASCADE,
-    run_id   TEXT    NOT NULL,
-    PRIMARY KEY (trace_pk, run_id)
+    trace_id TEXT NOT NULL,
+    run_id   TEXT NOT NULL,
+    PRIMARY KEY (trace_id, run_id)
 ) WITHOUT ROWID;
-CREATE INDEX trace_run_links_by_run ON trace_run_links (run_id, trace_pk);
+CREATE INDEX trace_run_links_by_run ON trace_run_links (run_id, trace_id);
+CREATE TRIGGER traces_unlink_runs AFTER DELETE ON traces
+BEGIN
+    DELETE FROM trace_run_links WHERE trace_id = old.trace_id;
+END;
 
 -- Artifacts (`mlflow-artifacts:/<path>`) as blobs, so a server keeps no state outside the store.
 -- Listing a directory is the key range [dir || '/', dir || '0'): byte order (SQLite's BINARY
