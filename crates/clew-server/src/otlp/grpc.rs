@@ -100,7 +100,7 @@ impl TraceService for OtlpTraceService {
         }
         let destination =
             Destination::from_headers(metadata_str(metadata, EXPERIMENT_ID_HEADER), metadata_str(metadata, RUN_ID_HEADER));
-        match ingest_export_request(&self.state, request.get_ref(), &destination).await {
+        match ingest_export_request(&self.state, request.into_inner(), &destination).await {
             Ok(_) => Ok(Response::new(ExportTraceServiceResponse { partial_success: None })),
             Err(e) => Err(status_for(e)),
         }

@@ -12,7 +12,7 @@
 //!   client reports it as it reports any MLflow error. 429 and 503 carry `Retry-After`, which
 //!   OTel SDK exporters honour when they retry.
 
-use super::{ingest_export_request, Destination, EXPERIMENT_ID_HEADER, RUN_ID_HEADER};
+use super::{ingest_spans, run_blocking, spans_for_storage, Destination, EXPERIMENT_ID_HEADER, RUN_ID_HEADER};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
@@ -81,10 +81,14 @@ async fn export(state: &AppState, headers: &HeaderMap, body: Body, encoding: Enc
         }
     })?;
     let content_encoding = headers.get(header::CONTENT_ENCODING).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let body = decompress(&raw, content_encoding.as_deref(), limit)?;
-    let request = parse(&body, encoding)?;
+    let spans = run_blocking(move || {
+        let body = decompress(&raw, content_encoding.as_deref(), limit)?;
+        let request = parse(&body, encoding)?;
+        spans_for_storage(&request)
+    })
+    .await?;
     let destination = Destination::from_headers(header_str(headers, EXPERIMENT_ID_HEADER), header_str(headers, RUN_ID_HEADER));
-    ingest_export_request(state, &request, &destination).await?;
+    ingest_spans(state, spans, &destination).await?;
     Ok(())
 }
 

@@ -70,16 +70,23 @@ pub struct Ingested {
 }
 
 /// Converts, translates and stores every span of an export request: the one OTLP ingest path.
+/// The conversion runs on the blocking pool, off the async workers.
 ///
 /// Errors: 400 for a request without `resource_spans` or spans, 422 for a span that cannot be
 /// converted (naming it and why), and whatever the ingest path answers (429 on overload, 404
 /// for an unknown experiment, ...).
 pub async fn ingest_export_request(
     state: &AppState,
-    request: &ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest,
     destination: &Destination,
 ) -> Result<Ingested, ApiError> {
-    let spans = spans_for_storage(request)?;
+    let spans = run_blocking(move || spans_for_storage(&request)).await?;
+    ingest_spans(state, spans, destination).await
+}
+
+/// Stores spans already converted by [`spans_for_storage`] (the whole batch, atomically), then
+/// links the traces whose root span arrived to the destination's run.
+pub async fn ingest_spans(state: &AppState, spans: Vec<Span>, destination: &Destination) -> Result<Ingested, ApiError> {
     let count = spans.len();
     let completed: IndexSet<String> = spans.iter().filter(|s| s.is_root()).map(|s| s.trace_id.to_mlflow()).collect();
     state.ingest.log_spans(&destination.experiment_id, spans).await?;
@@ -87,6 +94,15 @@ pub async fn ingest_export_request(
         link_to_run(state, &completed, run_id).await;
     }
     Ok(Ingested { spans: count, completed_traces: completed.len() })
+}
+
+/// Runs CPU work (decompression, decoding, conversion) on the blocking pool.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("OTLP request processing failed: {e}")))?
 }
 
 /// Every span of the request, converted and translated for storage.
