@@ -25,9 +25,11 @@ start)
     fi
     port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
     # Its own session (setsid), so `stop` can end the server and its workers together.
-    setsid "$venv/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
+    # Run from DIR so nothing (e.g. the artifact proxy's ./mlartifacts) lands in the caller's tree.
+    (cd "$dir" && exec setsid "$venv/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
         --backend-store-uri "sqlite:///$dir/mlflow.db" --default-artifact-root "$dir/artifacts" \
-        >"$dir/server.log" 2>&1 < /dev/null &
+        --artifacts-destination "$dir/proxied-artifacts" \
+        >"$dir/server.log" 2>&1 < /dev/null) &
     echo $! > "$dir/server.pid"
     for _ in $(seq 1 600); do
         if "$venv/bin/python" - "$port" <<'PY' 2>/dev/null; then

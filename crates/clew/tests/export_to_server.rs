@@ -188,6 +188,98 @@ fn round_trip(url: &str, experiment: &str, question: &str) -> (String, String) {
     (trace_id, exp.experiment_id)
 }
 
+/// The rest of the REST store's surface (experiments, runs, assessments, artifacts, deletes)
+/// on the trace `round_trip` logged.
+fn rest_store_surface(url: &str, trace_id: &str, experiment_id: &str) {
+    use clew_model::assessment::{Assessment, AssessmentSource, AssessmentUpdate, AssessmentValue};
+    use clew_store::{CreateRun, DeleteTraces, TraceStore, UpdateRun};
+    let store = clew::export::RestStore::new(url).expect("REST store");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        // Experiments.
+        let id = store.create_experiment("surface-exp", None).await.expect("create_experiment");
+        assert!(matches!(store.create_experiment("surface-exp", None).await, Err(clew_store::StoreError::AlreadyExists(_))));
+        store.set_experiment_tag(&id, "team", "llm").await.expect("set_experiment_tag");
+        let exp = store.get_experiment(&id).await.unwrap().expect("experiment");
+        assert_eq!(exp.name, "surface-exp");
+        assert_eq!(exp.lifecycle_stage, "active");
+        assert_eq!(exp.tags.get("team").map(String::as_str), Some("llm"));
+        store.rename_experiment(&id, "surface-exp-2").await.expect("rename");
+        assert_eq!(store.get_experiment_by_name("surface-exp-2").await.unwrap().unwrap().experiment_id, id);
+        assert!(store.get_experiment_by_name("surface-exp").await.unwrap().is_none());
+        assert!(store.list_experiments().await.unwrap().iter().any(|e| e.experiment_id == id));
+        store.delete_experiment(&id).await.expect("delete_experiment");
+        assert_eq!(store.get_experiment(&id).await.unwrap().unwrap().lifecycle_stage, "deleted");
+        store.restore_experiment(&id).await.expect("restore_experiment");
+        assert!(store.get_experiment("123456789").await.unwrap().is_none());
+
+        // Runs and trace links.
+        let run = store
+            .create_run(CreateRun { experiment_id: experiment_id.to_string(), run_name: Some("eval".into()), ..Default::default() })
+            .await
+            .expect("create_run");
+        assert_eq!(run.run_name, "eval");
+        assert_eq!(store.get_run(&run.run_id).await.unwrap().expect("run").experiment_id, experiment_id);
+        let finished = store
+            .update_run(&run.run_id, UpdateRun { status: Some(clew_model::RunStatus::Finished), end_time: Some(run.start_time + 5), run_name: None })
+            .await
+            .expect("update_run");
+        assert_eq!(finished.status, clew_model::RunStatus::Finished);
+        store.link_traces_to_run(&[trace_id.to_string()], &run.run_id).await.expect("link_traces_to_run");
+
+        // Assessments.
+        let feedback = Assessment {
+            assessment_name: "correct".into(),
+            trace_id: trace_id.to_string(),
+            source: Some(AssessmentSource { source_type: "HUMAN".into(), source_id: Some("alice".into()) }),
+            value: AssessmentValue::Feedback { value: Some(json!(true)), error: None },
+            rationale: Some("matches the docs".into()),
+            ..Default::default()
+        };
+        let created = store.create_assessment(trace_id, feedback).await.expect("create_assessment");
+        assert!(!created.assessment_id.is_empty());
+        let got = store.get_assessment(trace_id, &created.assessment_id).await.unwrap().expect("assessment");
+        assert_eq!(got.assessment_name, "correct");
+        assert_eq!(got.value, AssessmentValue::Feedback { value: Some(json!(true)), error: None });
+        let updated = store
+            .update_assessment(
+                trace_id,
+                &created.assessment_id,
+                AssessmentUpdate { rationale: Some(Some("double-checked".into())), ..Default::default() },
+            )
+            .await
+            .expect("update_assessment");
+        assert_eq!(updated.rationale.as_deref(), Some("double-checked"));
+        store.delete_assessment(trace_id, &created.assessment_id).await.expect("delete_assessment");
+        assert!(store.get_assessment(trace_id, &created.assessment_id).await.unwrap().is_none());
+
+        // Artifacts through the artifact proxy.
+        store.put_artifact("surface/dir/a.txt", b"hello".to_vec()).await.expect("put_artifact");
+        assert_eq!(store.get_artifact("surface/dir/a.txt").await.unwrap().as_deref(), Some(&b"hello"[..]));
+        let listed = store.list_artifacts("surface").await.expect("list_artifacts");
+        assert_eq!(listed.iter().map(|a| (a.path.as_str(), a.size)).collect::<Vec<_>>(), vec![("surface/dir/a.txt", 5)]);
+        assert!(store.delete_artifact("surface/dir/a.txt").await.expect("delete_artifact"));
+        assert!(store.get_artifact("surface/dir/a.txt").await.unwrap().is_none());
+
+        // Skeleton and span reads, then deletion.
+        let (info, skeleton) = store.get_trace_skeleton(trace_id).await.unwrap().expect("skeleton");
+        assert_eq!(info.trace_id, trace_id);
+        assert_eq!(skeleton.len(), 3);
+        let root = skeleton.iter().find(|s| s.parent_id.is_none()).expect("root");
+        let spans = store.get_spans(trace_id, &[root.span_id.clone()]).await.unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].name, "answer");
+        let deleted = store
+            .delete_traces(DeleteTraces::ByIds { experiment_id: experiment_id.to_string(), trace_ids: vec![trace_id.to_string()] })
+            .await
+            .expect("delete_traces");
+        assert_eq!(deleted, 1);
+        assert!(store.get_trace(trace_id).await.unwrap().is_none());
+        // What the REST API cannot do says so.
+        assert!(matches!(store.count_traces(experiment_id).await, Err(clew_store::StoreError::Unavailable(_))));
+    });
+}
+
 #[test]
 fn traces_exported_to_a_real_mlflow_server_read_back_by_the_mlflow_client_and_clew() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,6 +301,7 @@ fn traces_exported_to_a_real_mlflow_server_read_back_by_the_mlflow_client_and_cl
     assert_eq!(found.info.trace_id, trace_id);
     check_sample_trace(&found, question);
     clew::reset();
+    rest_store_surface(&server.url, &trace_id, &exp_id);
 }
 
 #[test]
@@ -225,8 +318,9 @@ fn traces_exported_to_clew_server_read_back_by_clew() {
     let server = runtime.spawn(clew_server::serve_on(listener, clew_server::ServerConfig::default(), store, async move {
         let _ = stopped.await;
     }));
-    let (trace_id, _exp) = round_trip(&url, "clew-server-export-test", "Who wrote clew?");
+    let (trace_id, exp) = round_trip(&url, "clew-server-export-test", "Who wrote clew?");
     clew::reset();
+    rest_store_surface(&url, &trace_id, &exp);
     let _ = stop.send(());
     let _ = runtime.block_on(server);
     assert!(trace_id.starts_with("tr-"));

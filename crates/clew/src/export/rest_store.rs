@@ -5,7 +5,7 @@
 use super::http::{HttpError, RetryPolicy};
 use super::server::MlflowRest;
 use async_trait::async_trait;
-use clew_model::assessment::{Assessment, AssessmentUpdate, AssessmentValue};
+use clew_model::assessment::{Assessment, AssessmentUpdate};
 use clew_model::json::rest::{trace_from_rest_value, trace_info_from_proto_value};
 use clew_model::json::span_dict::span_from_dict;
 use clew_model::run::{Run, RunStatus};
@@ -94,20 +94,20 @@ impl RestStore {
         let Some(location) = info.tags.get(keys::ARTIFACT_LOCATION) else {
             return Ok(Vec::new());
         };
+        if let Some(dir) = super::server::local_artifact_dir(location) {
+            return match std::fs::read(dir.join("traces.json")) {
+                Ok(bytes) => parse_traces_json(&bytes, &info.trace_id),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(StoreError::Unavailable(format!("reading {}: {e}", dir.join("traces.json").display()))),
+            };
+        }
         let path = MlflowRest::artifact_path(location).map_err(StoreError::Unavailable)?;
         let bytes = match self.rest.get_bytes(&format!("/api/2.0/mlflow-artifacts/artifacts/{path}/traces.json"), &self.reads).await {
             Ok(b) => b,
             Err(e) if e.status == Some(404) => return Ok(Vec::new()),
             Err(e) => return Err(self.error(e)),
         };
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| StoreError::Internal(format!("traces.json of {}: {e}", info.trace_id)))?;
-        value
-            .get("spans")
-            .and_then(Value::as_array)
-            .map(|spans| spans.iter().map(span_from_dict).collect::<Result<Vec<_>, _>>())
-            .unwrap_or(Ok(Vec::new()))
-            .map_err(|e| StoreError::Internal(format!("traces.json of {}: {e}", info.trace_id)))
+        parse_traces_json(&bytes, &info.trace_id)
     }
 
     async fn assessment_call(&self, method: Method, path: String, body: Value) -> StoreResult<Assessment> {
@@ -115,6 +115,17 @@ impl RestStore {
         Assessment::from_json(v.get("assessment").unwrap_or(&Value::Null))
             .map_err(|e| StoreError::Internal(format!("assessment in the response: {e}")))
     }
+}
+
+/// `{"spans": [span dict, ...]}` of a `traces.json` artifact.
+fn parse_traces_json(bytes: &[u8], trace_id: &str) -> StoreResult<Vec<Span>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| StoreError::Internal(format!("traces.json of {trace_id}: {e}")))?;
+    value
+        .get("spans")
+        .and_then(Value::as_array)
+        .map(|spans| spans.iter().map(span_from_dict).collect::<Result<Vec<_>, _>>())
+        .unwrap_or(Ok(Vec::new()))
+        .map_err(|e| StoreError::Internal(format!("traces.json of {trace_id}: {e}")))
 }
 
 fn parse_trace_info(value: Option<&Value>) -> StoreResult<TraceInfo> {
@@ -420,8 +431,10 @@ impl TraceStore for RestStore {
             encode_path_segment(trace_id),
             encode_path_segment(assessment_id)
         );
-        match self.assessment_call(Method::GET, path, Value::Null).await {
-            Ok(a) => Ok(Some(a)),
+        match self.get(&path, &[]).await {
+            Ok(v) => Assessment::from_json(v.get("assessment").unwrap_or(&Value::Null))
+                .map(Some)
+                .map_err(|e| StoreError::Internal(format!("assessment in the response: {e}"))),
             Err(StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -437,7 +450,7 @@ impl TraceStore for RestStore {
             mask.push("assessmentName");
         }
         if let Some(value) = update.value {
-            let kind = if matches!(value, AssessmentValue::Feedback { .. }) { "feedback" } else { "expectation" };
+            let kind = value.kind().unwrap_or("feedback");
             let as_json = Assessment { value, ..Default::default() }.to_json();
             if let Some(v) = as_json.get(kind) {
                 body.insert(kind.into(), v.clone());
@@ -467,15 +480,15 @@ impl TraceStore for RestStore {
             encode_path_segment(trace_id),
             encode_path_segment(assessment_id)
         );
-        match self.call(Method::DELETE, &path, Value::Null).await {
+        match self.call(Method::DELETE, &path, json!({})).await {
             Ok(_) | Err(StoreError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     async fn put_artifact(&self, path: &str, bytes: Vec<u8>) -> StoreResult<()> {
-        let _ = (path, bytes);
-        Err(self.unsupported("uploading artifacts from the store interface"))
+        let path = format!("/api/2.0/mlflow-artifacts/artifacts/{}", encode_path(path));
+        self.rest.put_bytes(&path, bytes.into(), &self.reads).await.map_err(|e| self.error(e))
     }
 
     async fn get_artifact(&self, path: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -486,12 +499,39 @@ impl TraceStore for RestStore {
         }
     }
 
-    async fn list_artifacts(&self, _prefix: &str) -> StoreResult<Vec<ArtifactInfo>> {
-        Err(self.unsupported("listing artifacts"))
+    /// Walks the artifact proxy's directory listings (immediate children, paths relative to
+    /// the listed directory) down from `prefix`.
+    async fn list_artifacts(&self, prefix: &str) -> StoreResult<Vec<ArtifactInfo>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![prefix.trim_matches('/').to_string()];
+        while let Some(dir) = dirs.pop() {
+            let v = self.get("/api/2.0/mlflow-artifacts/artifacts", &[("path", dir.clone())]).await?;
+            for file in v.get("files").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+                let name = str_field(file, "path");
+                let name = name.rsplit('/').next().unwrap_or_default();
+                if name.is_empty() {
+                    continue;
+                }
+                let full = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+                if file.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                    dirs.push(full);
+                } else {
+                    out.push(ArtifactInfo { path: full, size: int_field(file, "file_size").unwrap_or(0).max(0) as u64 });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 
-    async fn delete_artifact(&self, _path: &str) -> StoreResult<bool> {
-        Err(self.unsupported("deleting artifacts"))
+    async fn delete_artifact(&self, path: &str) -> StoreResult<bool> {
+        let existed = self.get_artifact(path).await?.is_some();
+        let path = format!("/api/2.0/mlflow-artifacts/artifacts/{}", encode_path(path));
+        match self.call(Method::DELETE, &path, json!({})).await {
+            Ok(_) => Ok(existed),
+            Err(StoreError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_trace_skeleton(&self, trace_id: &str) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {

@@ -144,6 +144,19 @@ impl MlflowRest {
         Ok(http::send(policy, || self.client.get(&url).headers(self.headers.clone())).await?.body)
     }
 
+    pub(crate) async fn put_bytes(&self, path: &str, body: bytes::Bytes, policy: &RetryPolicy) -> Result<(), HttpError> {
+        let url = self.url(path);
+        http::send(policy, || {
+            self.client
+                .put(&url)
+                .headers(self.headers.clone())
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .body(body.clone())
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Whether spans may go over `/v1/traces`: asks `GET /version` once (3 s, no retries). An
     /// unreachable server is asked again next time; any answer is kept.
     pub(crate) async fn span_logging_enabled(&self) -> bool {
@@ -251,9 +264,15 @@ impl MlflowRest {
                 keys::ARTIFACT_LOCATION
             ))
         })?;
+        let body = serde_json::to_vec(&json!({"spans": spans.iter().map(span_to_dict).collect::<Vec<_>>()})).unwrap_or_default();
+        // A server whose artifact root is a local path (`--default-artifact-root /dir`): the
+        // MLflow client writes such locations itself, so does clew.
+        if let Some(dir) = local_artifact_dir(location) {
+            let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("traces.json"), &body));
+            return written.map_err(|e| malformed(&format!("writing {}: {e}", dir.join("traces.json").display())));
+        }
         let path = Self::artifact_path(location).map_err(|m| malformed(&m))?;
         let url = self.url(&format!("/api/2.0/mlflow-artifacts/artifacts/{path}/traces.json"));
-        let body = serde_json::to_vec(&json!({"spans": spans.iter().map(span_to_dict).collect::<Vec<_>>()})).unwrap_or_default();
         http::send(policy, || {
             self.client.put(&url).headers(self.headers.clone()).header(CONTENT_TYPE, "application/json").body(body.clone())
         })
@@ -280,6 +299,16 @@ impl MlflowRest {
         }
         Ok(stored)
     }
+}
+
+/// The directory of a local artifact location (`/abs/path` or `file:///abs/path`).
+pub(crate) fn local_artifact_dir(location: &str) -> Option<std::path::PathBuf> {
+    let path = match location.strip_prefix("file://") {
+        Some(rest) => rest,
+        None if location.starts_with('/') => location,
+        None => return None,
+    };
+    Some(std::path::PathBuf::from(path))
 }
 
 fn malformed(message: &str) -> HttpError {
@@ -541,5 +570,8 @@ mod tests {
         assert_eq!(MlflowRest::artifact_path("mlflow-artifacts:/1/traces/tr-1/artifacts").unwrap(), "1/traces/tr-1/artifacts");
         assert_eq!(MlflowRest::artifact_path("mlflow-artifacts://h:5000/1/x").unwrap(), "1/x");
         assert!(MlflowRest::artifact_path("s3://bucket/1").is_err());
+        assert_eq!(local_artifact_dir("file:///tmp/a/1"), Some(std::path::PathBuf::from("/tmp/a/1")));
+        assert_eq!(local_artifact_dir("/tmp/a/1"), Some(std::path::PathBuf::from("/tmp/a/1")));
+        assert_eq!(local_artifact_dir("mlflow-artifacts:/1"), None);
     }
 }
