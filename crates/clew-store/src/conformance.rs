@@ -1342,7 +1342,7 @@ async fn delete_and_restore_experiment(store: Arc<dyn TraceStore>) -> CaseResult
     let deleted_run = ok("get_run", store.get_run(&run.run_id).await)?.ok_or("run missing")?;
     ensure_eq!(deleted_run.lifecycle_stage, "deleted");
     ensure!(ok("get_trace", store.get_trace(&trace_id(1)).await)?.is_some(), "traces of a deleted experiment stay");
-    ensure_err!(store.delete_experiment(&a).await, InvalidArgument, "deleting a deleted experiment");
+    ensure_err!(store.delete_experiment(&a).await, NotFound, "deleting a deleted experiment");
     ensure_err!(store.rename_experiment(&a, "b").await, InvalidArgument, "renaming a deleted experiment");
     ensure_err!(store.create_experiment("a", None).await, AlreadyExists, "a deleted experiment keeps its name");
     ensure_err!(
@@ -1355,7 +1355,7 @@ async fn delete_and_restore_experiment(store: Arc<dyn TraceStore>) -> CaseResult
     let restored = ok("get_experiment", store.get_experiment(&a).await)?.ok_or("restored experiment missing")?;
     ensure_eq!(restored.lifecycle_stage, "active");
     ensure_eq!(ok("get_run", store.get_run(&run.run_id).await)?.map(|r| r.lifecycle_stage), Some("active".to_string()));
-    ensure_err!(store.restore_experiment(&a).await, InvalidArgument, "restoring an active experiment");
+    ensure_err!(store.restore_experiment(&a).await, NotFound, "restoring an active experiment");
     ensure_err!(store.delete_experiment("0").await, InvalidArgument, "deleting the Default experiment");
     ensure_err!(store.delete_experiment("424242").await, NotFound, "deleting an unknown experiment");
     ensure_err!(store.restore_experiment("424242").await, NotFound, "restoring an unknown experiment");
@@ -1531,6 +1531,16 @@ async fn create_assessment_assigns_ids_and_shows_in_trace_reads(store: Arc<dyn T
 
     let second = ok("create_assessment", store.create_assessment(&trace_id(1), expectation("answer", "Paris".into())).await)?;
     ensure!(second.assessment_id != created.assessment_id, "ids are unique");
+    // What the client set itself is kept (MLflow's client sends both times).
+    let mut chosen = feedback("chosen", 1.into());
+    chosen.assessment_id = "a-chosen-by-client".into();
+    chosen.create_time_ms = Some(T0_MS);
+    chosen.last_update_time_ms = Some(T0_MS + 1);
+    let third = ok("create_assessment (client id and times)", store.create_assessment(&trace_id(1), chosen.clone()).await)?;
+    ensure_eq!(third.assessment_id, "a-chosen-by-client");
+    ensure_eq!((third.create_time_ms, third.last_update_time_ms), (Some(T0_MS), Some(T0_MS + 1)));
+    ensure_err!(store.create_assessment(&trace_id(1), chosen).await, AlreadyExists, "an id already on the trace");
+    ok("delete_assessment", store.delete_assessment(&trace_id(1), "a-chosen-by-client").await)?;
 
     // Every trace read carries the assessments in their dict form, in creation order.
     let expected = vec![created.to_json(), second.to_json()];

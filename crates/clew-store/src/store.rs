@@ -203,9 +203,11 @@ pub trait TraceStore: Send + Sync + 'static {
     /// `InvalidArgument` for an empty name or a deleted experiment.
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> StoreResult<()>;
     /// Marks the experiment (and its runs) `deleted`; its traces stay. Experiment `0` cannot be
-    /// deleted (`InvalidArgument`); deleting a deleted experiment is `InvalidArgument`.
+    /// deleted (`InvalidArgument`, as MLflow's file store); an unknown or already deleted
+    /// experiment is `NotFound` (MLflow looks among the active ones).
     async fn delete_experiment(&self, experiment_id: &str) -> StoreResult<()>;
-    /// Marks a deleted experiment (and its runs) `active` again; an active one is `InvalidArgument`.
+    /// Marks a deleted experiment (and its runs) `active` again; an unknown or active one is
+    /// `NotFound`.
     async fn restore_experiment(&self, experiment_id: &str) -> StoreResult<()>;
     /// Sets (overwrites) one experiment tag. `NotFound` for an unknown experiment.
     async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> StoreResult<()>;
@@ -225,11 +227,12 @@ pub trait TraceStore: Send + Sync + 'static {
     async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()>;
 
     // ---- assessments (spec §2.8, §4.6) ----
-    /// Stores a new assessment on the trace and returns it as stored: the store assigns
-    /// `assessment_id` (`"a-"` + 32 hex), `create_time`/`last_update_time` (now), `valid = true`,
-    /// and `trace_id`. When `overrides` names an assessment of the trace, that one becomes
-    /// `valid = false` (`NotFound` if it does not exist). `NotFound` for an unknown trace,
-    /// `InvalidArgument` without a name or a value.
+    /// Stores a new assessment on the trace and returns it as stored: the store sets `trace_id`,
+    /// `valid = true` and, where the client left them out (MLflow's SQL store keeps the
+    /// client's), `assessment_id` (`"a-"` + 32 hex) and `create_time`/`last_update_time` (now).
+    /// An id already on the trace is `AlreadyExists`. When `overrides` names an assessment of
+    /// the trace, that one becomes `valid = false` (`NotFound` if it does not exist).
+    /// `NotFound` for an unknown trace, `InvalidArgument` without a name or a value.
     async fn create_assessment(&self, trace_id: &str, assessment: Assessment) -> StoreResult<Assessment>;
     async fn get_assessment(&self, trace_id: &str, assessment_id: &str) -> StoreResult<Option<Assessment>>;
     /// Applies the fields in the mask; metadata is merged; `last_update_time` becomes now.

@@ -91,7 +91,11 @@ pub fn artifact_prefix_range(prefix: &str) -> Option<(String, String)> {
     (!prefix.is_empty()).then(|| (format!("{prefix}/"), format!("{prefix}0")))
 }
 
-/// Checks a new assessment and fills in what the store assigns.
+/// The longest assessment id a client may choose (MLflow's column is `String(50)`).
+pub const MAX_ASSESSMENT_ID_LEN: usize = 50;
+
+/// Checks a new assessment and fills in what the store assigns: the id (`assessment_id`, used
+/// when the client sent none), missing times (`now_ms`), `valid = true` and the trace id.
 pub fn prepare_new_assessment(
     trace_id: &str,
     mut assessment: Assessment,
@@ -112,10 +116,19 @@ pub fn prepare_new_assessment(
             )));
         }
     }
+    // As MLflow's SQL store: an id or times the client already set are kept (the Python client
+    // always sends both times); what is missing is assigned here.
+    if assessment.assessment_id.trim().is_empty() {
+        assessment.assessment_id = assessment_id;
+    } else if assessment.assessment_id.len() > MAX_ASSESSMENT_ID_LEN {
+        return Err(StoreError::InvalidArgument(format!(
+            "assessment_id {:?} is longer than {MAX_ASSESSMENT_ID_LEN} characters",
+            assessment.assessment_id
+        )));
+    }
     assessment.trace_id = trace_id.to_string();
-    assessment.assessment_id = assessment_id;
-    assessment.create_time_ms = Some(now_ms);
-    assessment.last_update_time_ms = Some(now_ms);
+    assessment.create_time_ms = Some(assessment.create_time_ms.unwrap_or(now_ms));
+    assessment.last_update_time_ms = Some(assessment.last_update_time_ms.unwrap_or(now_ms));
     assessment.valid = true;
     Ok(assessment)
 }
@@ -232,6 +245,18 @@ mod tests {
             (a.trace_id.as_str(), a.assessment_id.as_str(), a.create_time_ms, a.valid),
             ("tr-1", "a-x", Some(5), true)
         );
+        let given = Assessment::from_json(&json!({
+            "assessment_id": "a-client", "assessment_name": "n", "feedback": {"value": 1},
+            "create_time": "1970-01-01T00:00:01Z", "last_update_time": "1970-01-01T00:00:02Z"
+        }))
+        .unwrap();
+        let given = prepare_new_assessment("tr-1", given, "a-server".into(), 5).unwrap();
+        assert_eq!(
+            (given.assessment_id.as_str(), given.create_time_ms, given.last_update_time_ms),
+            ("a-client", Some(1000), Some(2000))
+        );
+        let long = Assessment { assessment_id: "a".repeat(51), ..given };
+        assert!(prepare_new_assessment("tr-1", long, "a-server".into(), 5).is_err());
         let other =
             Assessment::from_json(&json!({"assessment_name": "n", "trace_id": "tr-2", "feedback": {}})).unwrap();
         assert!(prepare_new_assessment("tr-1", other, "a-y".into(), 5).is_err());

@@ -116,9 +116,9 @@ pub(crate) fn set_experiment_deleted(
         return Err(StoreError::InvalidArgument("the Default experiment (id 0) cannot be deleted".into()));
     }
     if stage != from {
-        return Err(StoreError::InvalidArgument(format!(
-            "cannot {} experiment {experiment_id:?}: it is {stage}",
-            if deleted { "delete" } else { "restore" }
+        // MLflow looks the experiment up among the active (delete) or deleted (restore) ones.
+        return Err(StoreError::NotFound(format!(
+            "no {from} experiment with id {experiment_id:?} exists (it is {stage})"
         )));
     }
     conn.execute(
@@ -328,6 +328,12 @@ fn set_assessment_valid(conn: &Connection, trace_pk: i64, assessment_id: &str, v
 /// `assessment` is already prepared ([`tracking::prepare_new_assessment`]).
 pub(crate) fn create_assessment(conn: &Connection, assessment: &Assessment) -> StoreResult<Assessment> {
     let trace_pk = existing_trace_pk(conn, &assessment.trace_id)?;
+    if find_assessment(conn, trace_pk, &assessment.assessment_id)?.is_some() {
+        return Err(StoreError::AlreadyExists(format!(
+            "assessment {:?} already exists on trace {:?}",
+            assessment.assessment_id, assessment.trace_id
+        )));
+    }
     if let Some(overridden) = &assessment.overrides {
         if !set_assessment_valid(conn, trace_pk, overridden, false)? {
             return Err(StoreError::NotFound(format!(
