@@ -83,7 +83,8 @@ async fn otlp_json_with_hex_ids_is_accepted_and_answered_in_json() {
 #[tokio::test]
 async fn gzip_zlib_and_raw_deflate_bodies_are_decompressed() {
     let server = start(ServerConfig::default()).await;
-    let cases: [(&str, u128, fn(&[u8]) -> Vec<u8>); 3] = [
+    type Compress = fn(&[u8]) -> Vec<u8>;
+    let cases: [(&str, u128, Compress); 3] = [
         ("gzip", 10, |b| {
             let mut e = GzEncoder::new(Vec::new(), Compression::default());
             e.write_all(b).unwrap();

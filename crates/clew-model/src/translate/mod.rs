@@ -100,15 +100,45 @@ pub fn span_type_from_attributes(attributes: &Attributes) -> Option<&'static str
     TRANSLATORS.iter().find_map(|t| t.span_type(attributes))
 }
 
+/// Load-time translation (MLflow's `translate_loaded_span`): a span whose type is missing or
+/// `UNKNOWN` gets the type its foreign attributes imply. Returns whether the span changed.
+///
+/// ```
+/// use clew_model::{Span, SpanId, SpanStatus, SpanType, TraceId};
+/// let mut span = Span { trace_id: TraceId::from_u128(1), span_id: SpanId::from_u64(1), parent_id: None,
+///     name: "s".into(), start_time_ns: 0, end_time_ns: Some(1), status: SpanStatus::ok(),
+///     attributes: Default::default(), events: vec![], links: vec![] };
+/// span.attributes.insert("traceloop.span.kind".into(), "\"workflow\"".into());
+/// assert!(clew_model::translate::translate_span_for_loading(&mut span));
+/// assert_eq!(span.span_type(), Some(SpanType::Workflow));
+/// ```
+pub fn translate_span_for_loading(span: &mut Span) -> bool {
+    let current = span.attributes.get(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
+    if !is_replaceable_type(current.as_ref()) {
+        return false;
+    }
+    match span_type_from_attributes(&span.attributes) {
+        Some(span_type) => {
+            span.attributes.insert(keys::SPAN_TYPE.to_string(), dump_attribute(&PyValue::Str(span_type.to_string())));
+            true
+        }
+        None => false,
+    }
+}
+
+/// A missing, `null` or `UNKNOWN` span type may be replaced by a translated one.
+fn is_replaceable_type(current: Option<&PyValue>) -> bool {
+    match current {
+        None | Some(PyValue::Null) => true,
+        Some(PyValue::Str(s)) => s == "UNKNOWN",
+        Some(_) => false,
+    }
+}
+
 fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
     if let Some(span_type) = span_type_from_attributes(attributes) {
         let current = attributes.get(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
-        let replaceable = match current {
-            None | Some(PyValue::Null) => true,
-            Some(PyValue::Str(s)) => s == "UNKNOWN",
-            Some(_) => false,
-        };
-        if replaceable {
+        if is_replaceable_type(current.as_ref()) {
             attributes.insert(keys::SPAN_TYPE.to_string(), dump_attribute(&PyValue::Str(span_type.to_string())));
         }
     }

@@ -631,12 +631,10 @@ impl Translator for VercelAi {
             return super::schema::first_value(attributes, self.schema().inputs).map(str::to_string);
         }
         let mut inputs = Self::unpack(attributes, "ai.prompt.");
-        if let Some(tools) = inputs.get_mut("tools") {
-            // MLflow iterates whatever `tools` holds; a list is the only shape that makes sense.
-            if let PyValue::List(items) = tools {
-                for item in items.iter_mut() {
-                    *item = Self::safe_load(std::mem::replace(item, PyValue::Null));
-                }
+        // MLflow iterates whatever `tools` holds; a list is the only shape that makes sense.
+        if let Some(PyValue::List(items)) = inputs.get_mut("tools") {
+            for item in items.iter_mut() {
+                *item = Self::safe_load(std::mem::replace(item, PyValue::Null));
             }
         }
         found.message_format = Some("vercel_ai");
