@@ -200,3 +200,53 @@ fn otlp_env_vars_replace_the_tracking_uri_unless_dual_export_or_disabled() {
     assert_eq!(clew::export::destination_from_env(None, "memory:").describe(), "OTLP grpc http://127.0.0.1:4317");
     clear();
 }
+
+#[test]
+fn dual_export_sends_to_the_collector_and_the_tracking_destination() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let received: Received = Arc::default();
+    let app = Router::new().route("/v1/traces", post(receive_http)).with_state(received.clone());
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", &base);
+    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    std::env::set_var("MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT", "true");
+    let destination = clew::export::destination_from_env(Some("memory:"), "memory:");
+    for var in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT"] {
+        std::env::remove_var(var);
+    }
+    clew::set_destination(destination);
+    let before = clew::export::stats().snapshot();
+    {
+        let _root = clew::start_span("dual");
+    }
+    let trace_id = clew::get_last_active_trace_id().unwrap();
+    assert!(clew::flush_timeout(Duration::from_secs(30)));
+    // The tracking destination (memory) has it: reads go there.
+    let trace = clew::get_trace(&trace_id).expect("trace in the tracking destination");
+    assert_eq!(trace.data.spans[0].name, "dual");
+    // And the collector got the span.
+    let got = received.lock().clone();
+    assert_eq!(got.len(), 1);
+    let spans = clew_model::json::otlp::spans_from_export_request(&got[0].1).unwrap();
+    assert_eq!(spans[0].name, "dual");
+    // Counted once, not once per destination.
+    let after = clew::export::stats().snapshot();
+    assert_eq!(after.traces_exported - before.traces_exported, 1, "{after:?}");
+    clew::reset();
+}
+
+#[test]
+fn tracking_uris_choose_the_destination() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(clew::export::destination_from_uri("http://127.0.0.1:5000/").describe(), "http://127.0.0.1:5000");
+    assert_eq!(clew::export::destination_from_uri("https://mlflow.example.com/prefix").describe(), "https://mlflow.example.com/prefix");
+    assert!(clew::export::destination_from_uri("http://127.0.0.1:5000").store().is_some());
+    // A malformed URL gives a destination that reports why on every export.
+    let broken = clew::export::destination_from_uri("http://[::1");
+    let error = broken.export(Vec::new()).expect_err("unusable destination");
+    assert!(error.to_string().contains("not a valid URL"), "{error}");
+}
