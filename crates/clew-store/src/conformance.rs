@@ -1455,6 +1455,9 @@ async fn linked_traces_match_the_run_id_filter(store: Arc<dyn TraceStore>) -> Ca
     ok("link_traces_to_run (no ids)", store.link_traces_to_run(&[], "run-b").await)?;
     ensure_eq!(matches(s, &exp, "run_id = 'run-a'").await?, ids(&[1, 2, 3]));
     ensure_eq!(matches(s, &exp, "attributes.run_id = 'run-b'").await?, ids(&[3]));
+    // MLflow treats `metadata.mlflow.sourceRun =` as `run_id =`.
+    ensure_eq!(matches(s, &exp, "metadata.`mlflow.sourceRun` = 'run-b'").await?, ids(&[3]));
+    ensure_eq!(matches(s, &exp, "metadata.`mlflow.sourceRun` LIKE 'run-b'").await?, Vec::<String>::new());
     ensure_eq!(matches(s, &exp, "run_id = 'run-a' AND run_id = 'run-b'").await?, ids(&[3]));
     // Only `=` looks at links (MLflow): other operators compare the `mlflow.sourceRun` metadata.
     ensure_eq!(matches(s, &exp, "run_id != 'run-x'").await?, ids(&[1]));

@@ -344,6 +344,24 @@ fn assessment_condition(
     })
 }
 
+/// `run_id` / `metadata.mlflow.sourceRun`: the metadata, and with `=` also the traces linked to
+/// the run (MLflow's entity associations; MLflow treats both spellings alike, spec §5).
+fn source_run_condition(
+    dialect: &dyn SearchDialect,
+    clause: &Comparison,
+    what: &str,
+    params: &mut Params,
+) -> Result<String, FilterError> {
+    let source_run = key_value_condition(dialect, clause, "trace_metadata", what, keys::SOURCE_RUN, params)?;
+    if clause.op != CompareOp::Eq {
+        return Ok(source_run);
+    }
+    let run = params.text(dialect, string_value(clause, what)?);
+    Ok(format!(
+        "({source_run} OR EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_id = t.trace_id AND l.run_id = {run}))"
+    ))
+}
+
 fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mut Params) -> Result<String, FilterError> {
     match &clause.field {
         Field::Attribute(attribute) => match attribute {
@@ -364,17 +382,7 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
                 string_comparison(dialect, clause, "client_request_id", "t.client_request_id", params)
             }
             TraceAttribute::Name => key_value_condition(dialect, clause, "trace_tags", "name", keys::TRACE_NAME, params),
-            TraceAttribute::RunId => {
-                let source_run = key_value_condition(dialect, clause, "trace_metadata", "run_id", keys::SOURCE_RUN, params)?;
-                if clause.op != CompareOp::Eq {
-                    return Ok(source_run);
-                }
-                // `=` also matches traces linked to the run (MLflow's entity associations, spec §5).
-                let run = params.text(dialect, string_value(clause, "run_id")?);
-                Ok(format!(
-                    "({source_run} OR EXISTS (SELECT 1 FROM trace_run_links l WHERE l.trace_id = t.trace_id AND l.run_id = {run}))"
-                ))
-            }
+            TraceAttribute::RunId => source_run_condition(dialect, clause, "run_id", params),
             TraceAttribute::Prompt => {
                 if clause.op != CompareOp::Eq {
                     return Err(unsupported(clause, "prompt", "="));
@@ -396,6 +404,9 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
             }
         },
         Field::Tag(key) => key_value_condition(dialect, clause, "trace_tags", &format!("tag.{key}"), key, params),
+        Field::Metadata(key) if key == keys::SOURCE_RUN => {
+            source_run_condition(dialect, clause, &format!("metadata.{key}"), params)
+        }
         Field::Metadata(key) => {
             key_value_condition(dialect, clause, "trace_metadata", &format!("metadata.{key}"), key, params)
         }
