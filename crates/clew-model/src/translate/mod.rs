@@ -243,6 +243,9 @@ fn model_name(attributes: &Attributes) -> Option<PyValue> {
     }
     for key in [keys::SPAN_INPUTS, keys::SPAN_OUTPUTS] {
         let Some(text) = attributes.get(key).filter(|t| !t.is_empty()) else { continue };
+        if !may_hold_model_key(text) {
+            continue;
+        }
         if let Some(PyValue::Dict(map)) = loads(text) {
             if let Some(model) = map.get("model").filter(|m| truthy(m)) {
                 // A non-string model ends the search, as in MLflow.
@@ -254,4 +257,25 @@ fn model_name(attributes: &Attributes) -> Option<PyValue> {
         }
     }
     None
+}
+
+/// Whether JSON text can be an object with a `model` key, without parsing it: inputs and
+/// outputs of every span are looked at, and most are neither small nor chat requests.
+fn may_hold_model_key(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') && (text.contains("\"model\"") || text.contains("\\u"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_prefilter_never_hides_a_model_key() {
+        for text in [r#"{"model": "m"}"#, " {\"a\": 1, \"model\": 2}", r#"{"mod\u0065l": "m"}"#] {
+            assert!(may_hold_model_key(text), "{text}");
+        }
+        for text in [r#"["model"]"#, r#"{"models": 1}"#, "\"model\"", "{}"] {
+            assert!(!may_hold_model_key(text), "{text}");
+        }
+    }
 }
