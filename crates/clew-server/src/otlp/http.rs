@@ -209,7 +209,9 @@ fn error_response(error: ApiError, encoding: Encoding) -> Response {
     };
     let mut response =
         (error.status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response();
-    if let Some(secs) = error.retry_after {
+    // A store that is briefly unavailable is worth retrying too; OTel exporters retry 503.
+    let retry_after = error.retry_after.or((error.status == StatusCode::SERVICE_UNAVAILABLE).then_some(1));
+    if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
