@@ -266,7 +266,7 @@ fn rest_store_surface(url: &str, trace_id: &str, experiment_id: &str) {
         assert_eq!(info.trace_id, trace_id);
         assert_eq!(skeleton.len(), 3);
         let root = skeleton.iter().find(|s| s.parent_id.is_none()).expect("root");
-        let spans = store.get_spans(trace_id, &[root.span_id.clone()]).await.unwrap();
+        let spans = store.get_spans(trace_id, std::slice::from_ref(&root.span_id)).await.unwrap();
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].name, "answer");
         let deleted = store

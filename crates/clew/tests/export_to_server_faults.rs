@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 
 static TURN: Mutex<()> = Mutex::new(());
 
-/// What the fake server saw: (method, path, headers, body, when).
+/// One request the fake server saw: (method, path, headers, body, when).
+type Request = (String, String, HeaderMap, Bytes, Instant);
+
 #[derive(Clone, Default)]
-struct Seen(Arc<PlMutex<Vec<(String, String, HeaderMap, Bytes, Instant)>>>);
+struct Seen(Arc<PlMutex<Vec<Request>>>);
 
 #[derive(Clone)]
 struct Fake {
