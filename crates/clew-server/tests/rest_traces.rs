@@ -312,3 +312,39 @@ async fn wire_oddities() {
     assert!(message.contains("'trace_id'"), "{message}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_prompts_merges_into_the_linked_prompts_tag_and_is_searchable() {
+    let server = TestServer::start().await;
+    let exp = server.create_experiment("e").await;
+    server.post("/api/3.0/mlflow/traces", start_trace_body(8, &exp, 1, T0)).await;
+    let id = trace_id(8);
+    for versions in [json!([{"name": "qa", "version": "2"}]), json!([{"name": "qa", "version": 2}, {"name": "sys", "version": 1}])] {
+        let answer = server.post("/api/2.0/mlflow/traces/link-prompts", json!({"trace_id": id, "prompt_versions": versions})).await;
+        assert_eq!((answer.status, answer.json()), (200, json!({})));
+    }
+    let info = server.get(&format!("/api/3.0/mlflow/traces/{id}")).await.json();
+    let linked: serde_json::Value =
+        serde_json::from_str(info["trace"]["trace_info"]["tags"]["mlflow.linkedPrompts"].as_str().unwrap()).unwrap();
+    assert_eq!(linked, json!([{"name": "qa", "version": "2"}, {"name": "sys", "version": "1"}]));
+    let found = server
+        .post(
+            "/api/3.0/mlflow/traces/search",
+            json!({"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}],
+                   "filter": "prompt = 'sys/1'"}),
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    assert_eq!(found.json()["traces"][0]["trace_id"], id.as_str());
+
+    let message = server
+        .post("/api/2.0/mlflow/traces/link-prompts", json!({"trace_id": id, "prompt_versions": [{"name": "qa"}]}))
+        .await
+        .error(400, "INVALID_PARAMETER_VALUE");
+    assert!(message.contains("'prompt_versions'"), "{message}");
+    server
+        .post("/api/2.0/mlflow/traces/link-prompts", json!({"trace_id": "tr-none", "prompt_versions": []}))
+        .await
+        .error(404, "RESOURCE_DOES_NOT_EXIST");
+    server.stop().await.unwrap();
+}

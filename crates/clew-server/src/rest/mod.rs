@@ -4,7 +4,7 @@
 //! | module | endpoints |
 //! | --- | --- |
 //! | [`experiments`] | `mlflow/experiments/*` |
-//! | [`traces`] | `mlflow/traces*`: StartTraceV3, GetTraceInfoV3, GetTrace, batchGet, search, tags, delete, link-to-run |
+//! | [`traces`] | `mlflow/traces*`: StartTraceV3, GetTraceInfoV3, GetTrace, batchGet, search, tags, delete, link-to-run, link-prompts |
 //! | [`assessments`] | `mlflow/traces/{trace_id}/assessments*` |
 //! | [`runs`] | `mlflow/runs/{create,get,update}` |
 //! | [`artifacts`] | `mlflow-artifacts/artifacts*`, `mlflow/get-trace-artifact` |
@@ -57,6 +57,7 @@ fn shared_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/mlflow/traces/{trace_id}/tags", patch(traces::set_trace_tag).delete(traces::delete_trace_tag)),
         ("/mlflow/traces/delete-traces", post(traces::delete_traces)),
         ("/mlflow/traces/link-to-run", post(traces::link_to_run)),
+        ("/mlflow/traces/link-prompts", post(traces::link_prompts)),
         ("/mlflow/traces/get", get(traces::get_trace_v3)),
         ("/mlflow/traces/batchGet", get(traces::batch_get_traces)),
         ("/mlflow/traces/batchGetInfos", post(traces::batch_get_trace_infos)),

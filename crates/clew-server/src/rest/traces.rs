@@ -339,3 +339,59 @@ pub async fn link_to_run(State(state): State<AppState>, params: Params) -> Reply
     state.store.link_traces_to_run(&trace_ids, &run_id).await?;
     empty()
 }
+
+/// The tag that lists a trace's linked prompt versions (`[{"name", "version"}]`), which the
+/// `prompt = 'name/version'` search filter reads.
+pub const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
+
+/// `POST .../traces/link-prompts {trace_id, prompt_versions: [{name, version}]}` → `{}`: merges
+/// the versions into the trace's `mlflow.linkedPrompts` tag (no duplicates, order kept), as
+/// MLflow records prompts loaded while the trace ran.
+pub async fn link_prompts(State(state): State<AppState>, params: Params) -> Reply {
+    let trace_id = params.required_string("trace_id")?;
+    let versions = match params.json("prompt_versions") {
+        None => return Err(missing("prompt_versions")),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let name = item.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
+                let version = match item.get("version") {
+                    Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
+                    Some(Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                match (name, version) {
+                    (Some(name), Some(version)) => Ok((name.to_string(), version)),
+                    _ => Err(ApiError::invalid(format!(
+                        "Invalid value for parameter 'prompt_versions': item {i} needs a 'name' and a 'version'"
+                    ))),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(other) => return Err(super::params::wrong_type("prompt_versions", "a list of {name, version}", other)),
+    };
+    let info = require_trace_info(&state, &trace_id).await?;
+    let mut linked: Vec<Value> = info
+        .tags
+        .get(LINKED_PROMPTS_TAG)
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    for (name, version) in versions {
+        let already = linked.iter().any(|entry| {
+            entry.get("name").and_then(Value::as_str) == Some(name.as_str())
+                && match entry.get("version") {
+                    Some(Value::String(v)) => *v == version,
+                    Some(Value::Number(n)) => n.to_string() == version,
+                    _ => false,
+                }
+        });
+        if !already {
+            linked.push(json!({"name": name, "version": version}));
+        }
+    }
+    let text = serde_json::to_string(&linked).map_err(|e| ApiError::internal(e.to_string()))?;
+    state.store.set_trace_tag(&trace_id, LINKED_PROMPTS_TAG, &text).await?;
+    empty()
+}
