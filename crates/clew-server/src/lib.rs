@@ -195,16 +195,32 @@ pub async fn serve_state(
 
     shutdown.await;
     let _ = stop_sender.send(true);
-    let mut result: Result<(), ServerError> = Ok(());
-    for server in std::iter::once(main_server).chain(extra_servers) {
-        match server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(join_error) => result = Err(ServerError::Io(std::io::Error::other(join_error.to_string()))),
+    // Requests in flight are finished and idle connections closed, within the grace period;
+    // past it the servers are stopped (a stuck client cannot hold the process forever).
+    let grace = state.config.shutdown_grace;
+    let servers: Vec<_> = std::iter::once(main_server).chain(extra_servers).collect();
+    let aborts: Vec<_> = servers.iter().map(|s| s.abort_handle()).collect();
+    let joined = tokio::time::timeout(grace, async {
+        let mut result: Result<(), ServerError> = Ok(());
+        for server in servers {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = Err(e),
+                Err(join_error) => result = Err(ServerError::Io(std::io::Error::other(join_error.to_string()))),
+            }
         }
-    }
+        result
+    })
+    .await;
+    let result = match joined {
+        Ok(result) => result,
+        Err(_elapsed) => {
+            aborts.iter().for_each(|abort| abort.abort());
+            Ok(())
+        }
+    };
     // Every request has been answered; wait for accepted ingest still being committed.
-    let _ = tokio::time::timeout(state.config.shutdown_grace, state.ingest.drain()).await;
+    let _ = tokio::time::timeout(grace, state.ingest.drain()).await;
     result
 }
 
