@@ -2,6 +2,8 @@
 //!
 //! - [`SqliteStore`]: one SQLite file (WAL, one writer thread with group commit, pooled
 //!   readers); the SDK's embedded default and a single-node server's store.
+//! - [`PostgresStore`]: one PostgreSQL database shared by many server replicas (pooled
+//!   connections, migrations under an advisory lock, `pg_trgm` substring index).
 //! - [`sql`]: the backend-neutral search compiler (filter AST → parameterised SQL).
 //! - [`conformance`]: behaviour every backend must show, written once against `dyn TraceStore`.
 //!
@@ -10,11 +12,13 @@
 pub mod conformance;
 pub mod page_token;
 pub mod payload;
+pub mod postgres;
 pub mod span_record;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
 pub mod tracking;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::*;

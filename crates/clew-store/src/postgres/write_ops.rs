@@ -1,0 +1,554 @@
+//! Write operations, each inside the caller's transaction. They mirror `sqlite/write_ops.rs`
+//! statement for statement (same merge rules), with one addition for concurrency: a write
+//! locks the trace's summary row (`FOR UPDATE`, or the insert that creates it) before
+//! touching its spans, so concurrent writers of one trace take turns and each recomputes the
+//! summary from everything committed before it. Traces are locked in `trace_id` order, so
+//! two batches never wait on each other in a cycle.
+
+use super::read_ops::{self, exec, opt_row, rows};
+use super::Tx;
+use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
+use crate::{payload, DeleteTraces, StoreError, StoreResult};
+use clew_model::{keys, TraceInfo, TraceLocation};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// Experiments are integer ids; anything else cannot exist.
+pub(crate) fn parse_experiment_id(experiment_id: &str) -> Option<i64> {
+    experiment_id.trim().parse::<i64>().ok()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub(crate) async fn create_experiment(tx: &Tx<'_>, name: &str, artifact_location: Option<&str>) -> StoreResult<String> {
+    if name.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("experiment name must not be empty".into()));
+    }
+    let taken = opt_row(tx, "SELECT 1 FROM experiments WHERE name = $1", &[&name]).await?.is_some();
+    if taken {
+        return Err(StoreError::AlreadyExists(format!("experiment {name:?} already exists")));
+    }
+    // A sequence, not MAX + 1: replicas creating experiments at once get distinct ids.
+    let id: i64 = opt_row(tx, "SELECT nextval('experiments_id_seq')", &[])
+        .await?
+        .ok_or_else(|| StoreError::Internal("nextval returned no row".into()))?
+        .get(0);
+    let location = match artifact_location.filter(|l| !l.is_empty()) {
+        Some(l) => l.to_string(),
+        None => format!("mlflow-artifacts:/{id}"),
+    };
+    let now = now_ms();
+    let inserted = exec(
+        tx,
+        "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+         VALUES ($1, $2, $3, 'active', $4, $4)
+         ON CONFLICT (name) DO NOTHING",
+        &[&id, &name, &location, &now],
+    )
+    .await?;
+    if inserted == 0 {
+        // Another replica created the same name since the check above.
+        return Err(StoreError::AlreadyExists(format!("experiment {name:?} already exists")));
+    }
+    Ok(id.to_string())
+}
+
+/// The experiment's key and artifact location; `NotFound` when it does not exist.
+async fn experiment_row(tx: &Tx<'_>, experiment_id: &str) -> StoreResult<(i64, String)> {
+    let not_found = || StoreError::NotFound(format!("experiment {experiment_id:?} does not exist"));
+    let id = parse_experiment_id(experiment_id).ok_or_else(not_found)?;
+    let row = opt_row(tx, "SELECT artifact_location FROM experiments WHERE experiment_id = $1", &[&id]).await?;
+    row.map(|r| (id, r.get::<_, String>(0))).ok_or_else(not_found)
+}
+
+fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String {
+    format!("{}/traces/{trace_id}/artifacts", experiment_location.trim_end_matches('/'))
+}
+
+/// Locks the trace's row for this transaction and returns its key.
+pub(crate) async fn lock_trace(tx: &Tx<'_>, trace_id: &str) -> StoreResult<Option<i64>> {
+    Ok(opt_row(tx, "SELECT trace_pk FROM traces WHERE trace_id = $1 FOR UPDATE", &[&trace_id]).await?.map(|r| r.get(0)))
+}
+
+async fn upsert_key_value(tx: &Tx<'_>, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {table} (trace_pk, key, value) VALUES ($1, $2, $3)
+         ON CONFLICT (trace_pk, key) DO UPDATE SET value = excluded.value"
+    );
+    exec(tx, &sql, &[&trace_pk, &key, &value]).await?;
+    Ok(())
+}
+
+async fn insert_key_value_if_absent(tx: &Tx<'_>, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
+    let sql = format!("INSERT INTO {table} (trace_pk, key, value) VALUES ($1, $2, $3) ON CONFLICT (trace_pk, key) DO NOTHING");
+    exec(tx, &sql, &[&trace_pk, &key, &value]).await?;
+    Ok(())
+}
+
+/// The trace row spans belong to (locked), created IN_PROGRESS when spans arrive first.
+async fn ensure_trace_for_spans(tx: &Tx<'_>, trace_id: &str, experiment: &(i64, String), first_start_ns: i64) -> StoreResult<i64> {
+    let request_time = first_start_ns.div_euclid(1_000_000);
+    let inserted = opt_row(
+        tx,
+        "INSERT INTO traces (trace_id, experiment_id, request_time, state) VALUES ($1, $2, $3, 'IN_PROGRESS')
+         ON CONFLICT (trace_id) DO NOTHING RETURNING trace_pk",
+        &[&trace_id, &experiment.0, &request_time],
+    )
+    .await?;
+    let pk: i64 = match inserted {
+        Some(row) => row.get(0),
+        None => lock_trace(tx, trace_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal(format!("trace {trace_id} vanished while being written")))?,
+    };
+    insert_key_value_if_absent(tx, "trace_tags", pk, keys::ARTIFACT_LOCATION, &trace_artifact_location(&experiment.1, trace_id))
+        .await?;
+    Ok(pk)
+}
+
+async fn upsert_span(tx: &Tx<'_>, trace_pk: i64, record: &SpanRecord) -> StoreResult<()> {
+    let usage = record.token_usage.unwrap_or_default();
+    exec(
+        tx,
+        "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
+                            end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id, content)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (trace_pk, span_id) DO UPDATE SET
+             parent_span_id = excluded.parent_span_id, name = excluded.name, span_type = excluded.span_type,
+             status = excluded.status, start_time_ns = excluded.start_time_ns, end_time_ns = excluded.end_time_ns,
+             input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+             total_tokens = excluded.total_tokens, session_id = excluded.session_id, user_id = excluded.user_id,
+             content = excluded.content",
+        &[
+            &trace_pk,
+            &record.span_id,
+            &record.parent_span_id,
+            &record.name,
+            &record.span_type,
+            &record.status,
+            &record.start_time_ns,
+            &record.end_time_ns,
+            &usage.input_tokens,
+            &usage.output_tokens,
+            &usage.total_tokens,
+            &record.session_id,
+            &record.user_id,
+            &record.content,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Recomputes the span-derived fields of the summary row from what is stored.
+async fn refresh_trace(tx: &Tx<'_>, trace_pk: i64) -> StoreResult<()> {
+    let aggregate = opt_row(
+        tx,
+        "SELECT COUNT(*)::BIGINT, MIN(start_time_ns), MAX(end_time_ns), SUM(input_tokens)::BIGINT,
+                SUM(output_tokens)::BIGINT, SUM(total_tokens)::BIGINT
+         FROM spans WHERE trace_pk = $1",
+        &[&trace_pk],
+    )
+    .await?
+    .ok_or_else(|| StoreError::Internal("aggregate returned no row".into()))?;
+    let span_count: i64 = aggregate.get(0);
+    let min_start_ns: Option<i64> = aggregate.get(1);
+    let max_end_ns: Option<i64> = aggregate.get(2);
+    let span_tokens =
+        TokenUsage { input_tokens: aggregate.get(3), output_tokens: aggregate.get(4), total_tokens: aggregate.get(5) };
+
+    // The first session/user id seen on a span becomes trace metadata unless already set.
+    for (column, key) in [("session_id", keys::TRACE_SESSION), ("user_id", keys::TRACE_USER)] {
+        if opt_row(tx, "SELECT 1 FROM trace_metadata WHERE trace_pk = $1 AND key = $2", &[&trace_pk, &key]).await?.is_some() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT {column} FROM spans WHERE trace_pk = $1 AND {column} IS NOT NULL ORDER BY start_time_ns, span_id LIMIT 1"
+        );
+        if let Some(row) = opt_row(tx, &sql, &[&trace_pk]).await? {
+            let value: String = row.get(0);
+            insert_key_value_if_absent(tx, "trace_metadata", trace_pk, key, &value).await?;
+        }
+    }
+
+    let current = opt_row(tx, "SELECT info_finalized, request_preview, response_preview FROM traces WHERE trace_pk = $1", &[&trace_pk])
+        .await?
+        .ok_or_else(|| StoreError::Internal(format!("trace row {trace_pk} vanished while being written")))?;
+    let finalized: bool = current.get(0);
+    let request_preview: Option<String> = current.get(1);
+    let response_preview: Option<String> = current.get(2);
+
+    let root = opt_row(
+        tx,
+        "SELECT name, status, content FROM spans WHERE trace_pk = $1 AND parent_span_id IS NULL
+         ORDER BY start_time_ns, span_id LIMIT 1",
+        &[&trace_pk],
+    )
+    .await?
+    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)));
+
+    let is_empty = |p: &Option<String>| p.as_deref().is_none_or(str::is_empty);
+    let (mut new_request_preview, mut new_response_preview) = (None, None);
+    if let Some((_, _, content)) = &root {
+        if is_empty(&request_preview) || is_empty(&response_preview) {
+            let span = payload::span_from_json(content)?;
+            let raw = |key: &str| span.attributes.get(key).filter(|v| !v.is_empty()).cloned();
+            if is_empty(&request_preview) {
+                new_request_preview = raw(keys::SPAN_INPUTS).map(|v| derive_request_preview(&v));
+            }
+            if is_empty(&response_preview) {
+                new_response_preview = raw(keys::SPAN_OUTPUTS).map(|v| derive_response_preview(&v));
+            }
+        }
+    }
+
+    let tags_and_metadata: IndexMap<String, String> = rows(
+        tx,
+        "SELECT 'tag:' || key, value FROM trace_tags WHERE trace_pk = $1 AND key = $2
+         UNION ALL
+         SELECT 'meta:' || key, value FROM trace_metadata WHERE trace_pk = $1 AND key IN ($3, $4, $5)",
+        &[&trace_pk, &keys::TRACE_NAME, &keys::TRACE_SESSION, &keys::TRACE_USER, &keys::TOKEN_USAGE],
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+    .collect();
+    let meta = |key: &str| tags_and_metadata.get(&format!("meta:{key}")).cloned();
+    let name = tags_and_metadata
+        .get(&format!("tag:{}", keys::TRACE_NAME))
+        .cloned()
+        .or_else(|| root.as_ref().map(|(name, _, _)| name.clone()));
+    let tokens = meta(keys::TOKEN_USAGE).and_then(|text| TokenUsage::from_json_text(&text)).unwrap_or(span_tokens);
+
+    // Fields StartTraceV3 finalises are derived from spans only until it arrives.
+    let (request_time, duration, state): (Option<i64>, Option<i64>, Option<&str>) = if finalized {
+        (None, None, None)
+    } else {
+        let request_time = min_start_ns.map(|ns| ns.div_euclid(1_000_000));
+        let duration = match (min_start_ns, max_end_ns) {
+            (Some(start), Some(end)) if end >= start => Some((end - start) / 1_000_000),
+            _ => None,
+        };
+        let state = match &root {
+            Some((_, status, _)) if status == "ERROR" => "ERROR",
+            Some(_) => "OK",
+            None => "IN_PROGRESS",
+        };
+        (request_time, duration, Some(state))
+    };
+
+    exec(
+        tx,
+        "UPDATE traces SET
+             span_count = $2, name = $3, session_id = $4, user_id = $5,
+             input_tokens = $6, output_tokens = $7, total_tokens = $8,
+             request_time = CASE WHEN info_finalized THEN request_time ELSE COALESCE($9, request_time) END,
+             execution_duration = CASE WHEN info_finalized THEN execution_duration ELSE $10 END,
+             state = CASE WHEN info_finalized THEN state ELSE COALESCE($11, state) END,
+             request_preview = CASE WHEN COALESCE(request_preview, '') = '' THEN $12 ELSE request_preview END,
+             response_preview = CASE WHEN COALESCE(response_preview, '') = '' THEN $13 ELSE response_preview END
+         WHERE trace_pk = $1",
+        &[
+            &trace_pk,
+            &span_count,
+            &name,
+            &meta(keys::TRACE_SESSION),
+            &meta(keys::TRACE_USER),
+            &tokens.input_tokens,
+            &tokens.output_tokens,
+            &tokens.total_tokens,
+            &request_time,
+            &duration,
+            &state,
+            &new_request_preview,
+            &new_response_preview,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `log_spans`: upserts spans, creating the traces they belong to.
+pub(crate) async fn log_spans(tx: &Tx<'_>, experiment_id: &str, spans: &[SpanRecord]) -> StoreResult<()> {
+    let experiment = experiment_row(tx, experiment_id).await?;
+    let mut by_trace: IndexMap<&str, Vec<&SpanRecord>> = IndexMap::new();
+    for record in spans {
+        by_trace.entry(record.trace_id.as_str()).or_default().push(record);
+    }
+    // Lock order = trace id order: concurrent batches never deadlock on each other.
+    by_trace.sort_keys();
+    for (trace_id, records) in by_trace {
+        let first_start = records.iter().map(|r| r.start_time_ns).min().unwrap_or(0);
+        let trace_pk = ensure_trace_for_spans(tx, trace_id, &experiment, first_start).await?;
+        for record in records {
+            upsert_span(tx, trace_pk, record).await?;
+        }
+        upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
+        refresh_trace(tx, trace_pk).await?;
+    }
+    Ok(())
+}
+
+fn validate_info(info: &TraceInfo) -> StoreResult<String> {
+    if info.trace_id.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("trace_id must not be empty".into()));
+    }
+    match &info.trace_location {
+        TraceLocation::MlflowExperiment { experiment_id } => Ok(experiment_id.clone()),
+        TraceLocation::Unspecified => Ok(clew_model::experiment::DEFAULT_EXPERIMENT_ID.to_string()),
+        TraceLocation::InferenceTable { .. } => {
+            Err(StoreError::InvalidArgument("trace_location: only MLFLOW_EXPERIMENT locations can be stored".into()))
+        }
+    }
+}
+
+/// Inserts or merges the final info (trace row locked); returns the trace's key.
+async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
+    let experiment_id = validate_info(info)?;
+    let experiment = experiment_row(tx, &experiment_id).await?;
+    let non_empty = |p: &Option<String>| p.clone().filter(|s| !s.is_empty());
+    let (request_preview, response_preview) = (non_empty(&info.request_preview), non_empty(&info.response_preview));
+    let state = info.state.as_str();
+    let inserted = opt_row(
+        tx,
+        "INSERT INTO traces (trace_id, experiment_id, request_time, execution_duration, state,
+                             client_request_id, request_preview, response_preview, info_finalized)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE)
+         ON CONFLICT (trace_id) DO NOTHING RETURNING trace_pk",
+        &[
+            &info.trace_id,
+            &experiment.0,
+            &info.request_time,
+            &info.execution_duration,
+            &state,
+            &info.client_request_id,
+            &request_preview,
+            &response_preview,
+        ],
+    )
+    .await?;
+    let trace_pk: i64 = match inserted {
+        Some(row) => row.get(0),
+        None => {
+            let pk = lock_trace(tx, &info.trace_id)
+                .await?
+                .ok_or_else(|| StoreError::Internal(format!("trace {} vanished while being written", info.trace_id)))?;
+            // The client's values win; stored previews stay when the client sends none.
+            exec(
+                tx,
+                "UPDATE traces SET experiment_id = $2, request_time = $3, execution_duration = $4, state = $5,
+                     client_request_id = COALESCE($6, client_request_id),
+                     request_preview = COALESCE($7, request_preview),
+                     response_preview = COALESCE($8, response_preview),
+                     info_finalized = TRUE
+                 WHERE trace_pk = $1",
+                &[
+                    &pk,
+                    &experiment.0,
+                    &info.request_time,
+                    &info.execution_duration,
+                    &state,
+                    &info.client_request_id,
+                    &request_preview,
+                    &response_preview,
+                ],
+            )
+            .await?;
+            pk
+        }
+    };
+    for (key, value) in &info.tags {
+        if key == keys::ARTIFACT_LOCATION {
+            continue; // server-set and immutable
+        }
+        upsert_key_value(tx, "trace_tags", trace_pk, key, value).await?;
+    }
+    insert_key_value_if_absent(
+        tx,
+        "trace_tags",
+        trace_pk,
+        keys::ARTIFACT_LOCATION,
+        &trace_artifact_location(&experiment.1, &info.trace_id),
+    )
+    .await?;
+    for (key, value) in &info.trace_metadata {
+        upsert_key_value(tx, "trace_metadata", trace_pk, key, value).await?;
+    }
+    upsert_key_value(tx, "trace_metadata", trace_pk, keys::INFO_FINALIZED, "true").await?;
+    if !info.assessments.is_empty() {
+        merge_assessments(tx, trace_pk, &info.assessments).await?;
+    }
+    Ok(trace_pk)
+}
+
+/// The searchable columns of one assessment dict (proto-JSON form).
+pub(crate) struct AssessmentColumns {
+    pub(crate) name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) value_text: Option<String>,
+    pub(crate) value_json: Option<String>,
+    pub(crate) valid: bool,
+}
+
+pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
+    let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
+        ("feedback", feedback.get("value"))
+    } else if let Some(expectation) = assessment.get("expectation") {
+        let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
+        ("expectation", value)
+    } else if let Some(issue) = assessment.get("issue") {
+        // Issue references: `issue.id = '<assessment name>'` searches them.
+        ("issue", issue.get("issue_name"))
+    } else {
+        ("other", None)
+    };
+    let value_json = value.map(Value::to_string);
+    let value_text = value.map(|v| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
+    AssessmentColumns { name, kind, value_text, value_json, valid }
+}
+
+/// Writes the assessment dict at `position` (insert or replace), with its search columns.
+pub(crate) async fn store_assessment_json(
+    tx: &Tx<'_>,
+    trace_pk: i64,
+    position: i32,
+    assessment: &Value,
+    assessment_id: Option<&str>,
+) -> StoreResult<()> {
+    let columns = assessment_columns(assessment);
+    let valid = i32::from(columns.valid);
+    exec(
+        tx,
+        "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (trace_pk, position) DO UPDATE SET
+             name = excluded.name, kind = excluded.kind, value_text = excluded.value_text,
+             value_json = excluded.value_json, valid = excluded.valid, payload = excluded.payload,
+             assessment_id = excluded.assessment_id",
+        &[
+            &trace_pk,
+            &position,
+            &columns.name,
+            &columns.kind,
+            &columns.value_text,
+            &columns.value_json,
+            &valid,
+            &assessment.to_string(),
+            &assessment_id,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Merges the assessments a TraceInfo carries into the stored ones, by `assessment_id` (as
+/// SQLite does): an incoming assessment replaces the stored one with its id (keeping its
+/// place); assessments without an id replace the stored ones without an id; stored
+/// assessments with other ids stay. Re-delivering the same info changes nothing.
+async fn merge_assessments(tx: &Tx<'_>, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
+    let id_of = |a: &Value| a.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_string);
+    let stored: Vec<(i32, Option<String>)> =
+        rows(tx, "SELECT position, assessment_id FROM assessments WHERE trace_pk = $1 ORDER BY position", &[&trace_pk])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    let stored_position = |id: &str| stored.iter().find(|(_, s)| s.as_deref() == Some(id)).map(|(p, _)| *p);
+    exec(tx, "DELETE FROM assessments WHERE trace_pk = $1 AND assessment_id IS NULL", &[&trace_pk]).await?;
+    let mut next_position = stored.iter().map(|(p, _)| p + 1).max().unwrap_or(0);
+    for assessment in assessments {
+        let id = id_of(assessment);
+        let position = match id.as_deref().and_then(stored_position) {
+            Some(position) => position,
+            None => {
+                next_position += 1;
+                next_position - 1
+            }
+        };
+        store_assessment_json(tx, trace_pk, position, assessment, id.as_deref()).await?;
+    }
+    Ok(())
+}
+
+/// StartTraceV3: insert or merge the final info, return what is stored.
+pub(crate) async fn start_trace(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<TraceInfo> {
+    let trace_pk = upsert_info(tx, info).await?;
+    refresh_trace(tx, trace_pk).await?;
+    read_ops::load_infos(tx, &[trace_pk])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Internal(format!("trace {} vanished while being written", info.trace_id)))
+}
+
+/// A finished trace, info and spans together (the SDK's local destination).
+pub(crate) async fn write_trace(tx: &Tx<'_>, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
+    let trace_pk = upsert_info(tx, info).await?;
+    for record in spans {
+        upsert_span(tx, trace_pk, record).await?;
+    }
+    if !spans.is_empty() {
+        upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
+    }
+    refresh_trace(tx, trace_pk).await
+}
+
+async fn existing_trace_pk(tx: &Tx<'_>, trace_id: &str) -> StoreResult<i64> {
+    lock_trace(tx, trace_id).await?.ok_or_else(|| StoreError::NotFound(format!("trace {trace_id:?} does not exist")))
+}
+
+pub(crate) async fn set_trace_tag(tx: &Tx<'_>, trace_id: &str, key: &str, value: &str) -> StoreResult<()> {
+    if key.is_empty() {
+        return Err(StoreError::InvalidArgument("tag key must not be empty".into()));
+    }
+    let trace_pk = existing_trace_pk(tx, trace_id).await?;
+    upsert_key_value(tx, "trace_tags", trace_pk, key, value).await?;
+    if key == keys::TRACE_NAME {
+        refresh_trace(tx, trace_pk).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_trace_tag(tx: &Tx<'_>, trace_id: &str, key: &str) -> StoreResult<()> {
+    let trace_pk = existing_trace_pk(tx, trace_id).await?;
+    let deleted = exec(tx, "DELETE FROM trace_tags WHERE trace_pk = $1 AND key = $2", &[&trace_pk, &key]).await?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound(format!("no tag {key:?} on trace {trace_id:?}")));
+    }
+    if key == keys::TRACE_NAME {
+        refresh_trace(tx, trace_pk).await?;
+    }
+    Ok(())
+}
+
+/// Deletes traces; their spans, tags, metadata and assessments go with them (cascades).
+pub(crate) async fn delete_traces(tx: &Tx<'_>, request: &DeleteTraces) -> StoreResult<usize> {
+    let deleted = match request {
+        DeleteTraces::ByIds { experiment_id, trace_ids } => {
+            let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };
+            exec(tx, "DELETE FROM traces WHERE experiment_id = $1 AND trace_id = ANY($2)", &[&experiment, trace_ids]).await?
+        }
+        DeleteTraces::OlderThan { experiment_id, max_timestamp_millis, max_traces } => {
+            let Some(experiment) = parse_experiment_id(experiment_id) else { return Ok(0) };
+            let limit: Option<i64> = max_traces.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+            exec(
+                tx,
+                "DELETE FROM traces WHERE trace_pk IN (
+                     SELECT trace_pk FROM traces WHERE experiment_id = $1 AND request_time <= $2
+                     ORDER BY request_time ASC, trace_id ASC LIMIT $3)",
+                &[&experiment, max_timestamp_millis, &limit],
+            )
+            .await?
+        }
+    };
+    Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+}
