@@ -56,6 +56,12 @@ enum Command {
     /// Write a realistic set of example traces to the store through the clew SDK.
     Demo(demo::DemoArgs),
     /// Serve the MLflow REST API and OTLP trace ingest over the store (sqlite or postgresql).
+    ///
+    /// The store is --store / CLEW_STORE: sqlite:///relative.db, sqlite:////absolute.db, a file
+    /// path, or (for the server only) postgresql://user:password@host:port/database. The default
+    /// is sqlite:///clew.db, the file the SDK writes, so traces an app logged locally show up.
+    /// Point the mlflow client at it with MLFLOW_TRACKING_URI=http://HOST:PORT. SIGINT/SIGTERM
+    /// stop it gracefully: no new connections, requests in flight finished, writes committed.
     Server(server::ServerArgs),
 }
 

@@ -9,13 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Serve the MLflow REST API and OTLP trace ingest over a trace store.
-///
-/// The store is the global --store (or CLEW_STORE): sqlite:///relative.db,
-/// sqlite:////absolute.db, a file path, or postgresql://user:pass@host/db. The default is
-/// sqlite:///clew.db, the file the SDK writes, so traces an app logged locally show up here.
-///
-/// Point the mlflow client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.
+/// The flags of `clew server` (its help text is on the `Server` command in `main.rs`).
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
     /// Address to listen on. Use 0.0.0.0 to accept connections from other machines.
