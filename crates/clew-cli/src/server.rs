@@ -4,7 +4,7 @@
 use anyhow::{bail, Context as _};
 use clap::Args;
 use clew_server::ServerConfig;
-use clew_store::TraceStore;
+use clew_store::{PostgresStore, TraceStore};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,20 +104,14 @@ impl ServerArgs {
 
 /// Opens the store a server URI names.
 async fn open_store(store_flag: Option<&str>) -> anyhow::Result<(Arc<dyn TraceStore>, String)> {
-    if let Some(uri) = store_flag.map(str::trim).filter(|u| u.starts_with("postgresql://") || u.starts_with("postgres://")) {
-        return open_postgres(uri).await;
+    if let Some(uri) = store_flag.map(str::trim).filter(|u| PostgresStore::is_postgres_uri(u)) {
+        let store = PostgresStore::connect(uri).await.context("cannot open the PostgreSQL store (--store / CLEW_STORE)")?;
+        return Ok((Arc::new(store), "PostgreSQL (--store / CLEW_STORE)".to_string()));
     }
     let location = crate::store::StoreLocation::resolve(store_flag)?;
     let store = location.open(crate::store::OpenMode::CreateIfMissing)?;
     let described = format!("{} ({})", location.path.display(), location.source);
     Ok((Arc::new(store), described))
-}
-
-async fn open_postgres(uri: &str) -> anyhow::Result<(Arc<dyn TraceStore>, String)> {
-    let _ = uri;
-    bail!(
-        "PostgreSQL stores are not available in this build yet; use a SQLite store (--store sqlite:///clew.db)"
-    )
 }
 
 /// Runs the server until SIGINT/SIGTERM.

@@ -1,6 +1,9 @@
-//! Two server instances over one store (here one SQLite file, opened twice as two processes
-//! would): whatever is written through one is read through the other, in either order — the
-//! server keeps no state of its own.
+//! Two server instances over one store — one SQLite file opened twice, as two processes would,
+//! and one PostgreSQL database — whatever is written through one is read through the other, in
+//! either order: the server keeps no state of its own.
+//!
+//! PostgreSQL: `CLEW_TEST_POSTGRES_URL` (a superuser URL) or, when unset, the throwaway cluster
+//! of `scripts/postgres-test-server.sh`; `CLEW_SKIP_POSTGRES=1` skips that test explicitly.
 
 mod rest_support;
 
@@ -13,11 +16,73 @@ use std::sync::Arc;
 const T0: i64 = 1_795_238_771_687;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_over_one_store_file() {
+async fn two_servers_over_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clew.db");
     let store_a = Arc::new(clew_store::SqliteStore::open(&path).unwrap());
     let store_b = Arc::new(clew_store::SqliteStore::open(&path).unwrap());
+    write_through_one_read_through_the_other(store_a, store_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_over_one_postgres_database() {
+    let Some(admin_url) = postgres_server_url() else { return };
+    let database = format!("clew_server_replicas_{}", std::process::id());
+    let admin = admin_client(&admin_url).await;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await.unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE \"{database}\"")).await.unwrap();
+    let url = with_database(&admin_url, &database);
+    let store_a = Arc::new(clew_store::PostgresStore::connect(&url).await.unwrap());
+    let store_b = Arc::new(clew_store::PostgresStore::connect(&url).await.unwrap());
+    write_through_one_read_through_the_other(store_a, store_b).await;
+    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
+}
+
+fn postgres_server_url() -> Option<String> {
+    if std::env::var("CLEW_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+        eprintln!("CLEW_SKIP_POSTGRES=1: the PostgreSQL replica test is skipped");
+        return None;
+    }
+    if let Ok(url) = std::env::var("CLEW_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            return Some(url);
+        }
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres-test-server.sh");
+    let output = std::process::Command::new("bash").arg(&script).output().expect("run postgres-test-server.sh");
+    assert!(
+        output.status.success(),
+        "could not start a PostgreSQL test server ({}): {}\nInstall PostgreSQL (apt-get install -y postgresql), set \
+         CLEW_TEST_POSTGRES_URL, or CLEW_SKIP_POSTGRES=1 to skip",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+async fn admin_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[after_scheme..].find('/').map_or(base.len(), |i| after_scheme + i);
+    format!("{}/{database}{query}", &base[..host_end])
+}
+
+async fn write_through_one_read_through_the_other(
+    store_a: Arc<dyn clew_store::TraceStore>,
+    store_b: Arc<dyn clew_store::TraceStore>,
+) {
     let a = TestServer::start_on_store(store_a, test_config()).await;
     let b = TestServer::start_on_store(store_b, test_config()).await;
 
