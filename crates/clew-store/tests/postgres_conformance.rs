@@ -6,6 +6,8 @@
 //! `postgresql://postgres:pw@127.0.0.1:5432/postgres`) or, when unset, a throwaway cluster
 //! started by `scripts/postgres-test-server.sh`. Without PostgreSQL binaries the tests FAIL
 //! with install instructions; `CLEW_SKIP_POSTGRES=1` skips them explicitly.
+//! `CLEW_TEST_POSTGRES_LOCALE=C` creates the test databases with the C locale (no Unicode case
+//! folding by default), to check the collation fallback of case-insensitive search.
 
 use clew_store::conformance::{simple_trace, trace_id};
 use clew_store::{PostgresStore, SearchTracesRequest, TraceStore};
@@ -77,7 +79,14 @@ async fn fresh_database(label: &str) -> (String, String) {
     let name = format!("clew_{}_{}_{}", short.to_ascii_lowercase(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     let client = admin(&url).await;
     client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await.expect("drop old database");
-    client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+    let create = match std::env::var("CLEW_TEST_POSTGRES_LOCALE") {
+        Ok(locale) if !locale.is_empty() => {
+            let locale = locale.replace('\'', "''");
+            format!("CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '{locale}' LC_CTYPE '{locale}'")
+        }
+        _ => format!("CREATE DATABASE \"{name}\""),
+    };
+    client.batch_execute(&create).await.expect("create database");
     (with_database(&url, &name), name)
 }
 

@@ -497,4 +497,17 @@ mod tests {
         let e = PostgresStore::connect("postgresql://u:pw@host:notaport/db").await.expect_err("must fail");
         assert!(matches!(e, StoreError::InvalidArgument(ref m) if !m.contains("pw")), "{e:?}");
     }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable_and_named() {
+        // Port 1 on loopback: nothing listens there.
+        let e = PostgresStore::connect("postgresql://u:pw@127.0.0.1:1/clew").await.expect_err("must fail");
+        match e {
+            StoreError::Unavailable(message) => {
+                assert!(message.contains("127.0.0.1:1/clew"), "{message}");
+                assert!(!message.contains("pw"), "{message}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
 }
