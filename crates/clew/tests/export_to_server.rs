@@ -325,3 +325,38 @@ fn traces_exported_to_clew_server_read_back_by_clew() {
     let _ = runtime.block_on(server);
     assert!(trace_id.starts_with("tr-"));
 }
+
+/// Throughput of the server exporter into a real `mlflow server` (run by hand:
+/// `cargo test -p clew --test export_to_server -- --ignored --nocapture`). Prints traces/s;
+/// asserts only that every trace arrived.
+#[test]
+#[ignore = "measurement: starts a real mlflow server and sends 500 traces"]
+fn throughput_into_a_real_mlflow_server() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = MlflowServer::start();
+    clew::set_destination(ServerDestination::new(&server.url).expect("server destination"));
+    let exp = clew::set_experiment("clew-throughput").expect("set_experiment");
+    const TRACES: usize = 500;
+    let before = clew::export::stats().snapshot();
+    let started = std::time::Instant::now();
+    for i in 0..TRACES {
+        let root = clew::start_span("root");
+        root.set_inputs(json!({"i": i}));
+        for j in 0..4 {
+            let child = clew::start_span("child");
+            child.set_inputs(json!({"j": j}));
+        }
+    }
+    let logged = started.elapsed();
+    assert!(clew::flush_timeout(Duration::from_secs(600)));
+    let total = started.elapsed();
+    let after = clew::export::stats().snapshot();
+    eprintln!(
+        "{TRACES} five-span traces: logged in {logged:?}, on the server after {total:?} ({:.1} traces/s); {after:?}",
+        TRACES as f64 / total.as_secs_f64()
+    );
+    assert_eq!(after.traces_exported - before.traces_exported, TRACES as u64);
+    let found = clew::search_traces(SearchOptions::new().experiment_ids([exp.experiment_id]).include_spans(false)).unwrap();
+    assert_eq!(found.len(), TRACES);
+    clew::reset();
+}
