@@ -84,6 +84,21 @@ async fn upsert_key_value(tx: &Tx<'_>, table: &str, trace_pk: i64, key: &str, va
     Ok(())
 }
 
+/// Upserts several keys (distinct, as map keys are) in one statement.
+async fn upsert_key_values(tx: &Tx<'_>, table: &str, trace_pk: i64, pairs: &[(&str, &str)]) -> StoreResult<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+    let values: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
+    let sql = format!(
+        "INSERT INTO {table} (trace_pk, key, value) SELECT $1, k, v FROM unnest($2::TEXT[], $3::TEXT[]) AS x(k, v)
+         ON CONFLICT (trace_pk, key) DO UPDATE SET value = excluded.value"
+    );
+    exec(tx, &sql, &[&trace_pk, &keys, &values]).await?;
+    Ok(())
+}
+
 async fn insert_key_value_if_absent(tx: &Tx<'_>, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
     let sql = format!("INSERT INTO {table} (trace_pk, key, value) VALUES ($1, $2, $3) ON CONFLICT (trace_pk, key) DO NOTHING");
     exec(tx, &sql, &[&trace_pk, &key, &value]).await?;
@@ -111,13 +126,38 @@ async fn ensure_trace_for_spans(tx: &Tx<'_>, trace_id: &str, experiment: &(i64, 
     Ok(pk)
 }
 
-async fn upsert_span(tx: &Tx<'_>, trace_pk: i64, record: &SpanRecord) -> StoreResult<()> {
-    let usage = record.token_usage.unwrap_or_default();
+/// Upserts a trace's spans in one statement (a re-sent span replaces the stored row). Within
+/// one batch the last copy of a span wins, as if the copies had been written one by one.
+async fn upsert_spans(tx: &Tx<'_>, trace_pk: i64, records: &[&SpanRecord]) -> StoreResult<()> {
+    let mut last_copy: IndexMap<i64, &SpanRecord> = IndexMap::with_capacity(records.len());
+    for record in records {
+        last_copy.insert(record.span_id, record);
+    }
+    let spans: Vec<&SpanRecord> = last_copy.into_values().collect();
+    if spans.is_empty() {
+        return Ok(());
+    }
+    let usage = |r: &SpanRecord| r.token_usage.unwrap_or_default();
+    let span_ids: Vec<i64> = spans.iter().map(|r| r.span_id).collect();
+    let parents: Vec<Option<i64>> = spans.iter().map(|r| r.parent_span_id).collect();
+    let names: Vec<&str> = spans.iter().map(|r| r.name.as_str()).collect();
+    let types: Vec<Option<&str>> = spans.iter().map(|r| r.span_type.as_deref()).collect();
+    let statuses: Vec<&str> = spans.iter().map(|r| r.status).collect();
+    let starts: Vec<i64> = spans.iter().map(|r| r.start_time_ns).collect();
+    let ends: Vec<Option<i64>> = spans.iter().map(|r| r.end_time_ns).collect();
+    let inputs: Vec<Option<i64>> = spans.iter().map(|r| usage(r).input_tokens).collect();
+    let outputs: Vec<Option<i64>> = spans.iter().map(|r| usage(r).output_tokens).collect();
+    let totals: Vec<Option<i64>> = spans.iter().map(|r| usage(r).total_tokens).collect();
+    let sessions: Vec<Option<&str>> = spans.iter().map(|r| r.session_id.as_deref()).collect();
+    let users: Vec<Option<&str>> = spans.iter().map(|r| r.user_id.as_deref()).collect();
+    let contents: Vec<&str> = spans.iter().map(|r| r.content.as_str()).collect();
     exec(
         tx,
         "INSERT INTO spans (trace_pk, span_id, parent_span_id, name, span_type, status, start_time_ns,
                             end_time_ns, input_tokens, output_tokens, total_tokens, session_id, user_id, content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         SELECT $1, * FROM unnest($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[],
+                                  $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::TEXT[], $13::TEXT[],
+                                  $14::TEXT[])
          ON CONFLICT (trace_pk, span_id) DO UPDATE SET
              parent_span_id = excluded.parent_span_id, name = excluded.name, span_type = excluded.span_type,
              status = excluded.status, start_time_ns = excluded.start_time_ns, end_time_ns = excluded.end_time_ns,
@@ -125,20 +165,8 @@ async fn upsert_span(tx: &Tx<'_>, trace_pk: i64, record: &SpanRecord) -> StoreRe
              total_tokens = excluded.total_tokens, session_id = excluded.session_id, user_id = excluded.user_id,
              content = excluded.content",
         &[
-            &trace_pk,
-            &record.span_id,
-            &record.parent_span_id,
-            &record.name,
-            &record.span_type,
-            &record.status,
-            &record.start_time_ns,
-            &record.end_time_ns,
-            &usage.input_tokens,
-            &usage.output_tokens,
-            &usage.total_tokens,
-            &record.session_id,
-            &record.user_id,
-            &record.content,
+            &trace_pk, &span_ids, &parents, &names, &types, &statuses, &starts, &ends, &inputs, &outputs, &totals,
+            &sessions, &users, &contents,
         ],
     )
     .await?;
@@ -147,83 +175,79 @@ async fn upsert_span(tx: &Tx<'_>, trace_pk: i64, record: &SpanRecord) -> StoreRe
 
 /// Recomputes the span-derived fields of the summary row from what is stored.
 async fn refresh_trace(tx: &Tx<'_>, trace_pk: i64) -> StoreResult<()> {
-    let aggregate = opt_row(
+    // Everything the summary derives from, in one round trip: span aggregates, the stored row,
+    // the root span (its JSON only while a preview is missing), the first session/user ids on
+    // spans and the tag/metadata values that take precedence.
+    let state = opt_row(
         tx,
-        "SELECT COUNT(*)::BIGINT, MIN(start_time_ns), MAX(end_time_ns), SUM(input_tokens)::BIGINT,
-                SUM(output_tokens)::BIGINT, SUM(total_tokens)::BIGINT
-         FROM spans WHERE trace_pk = $1",
-        &[&trace_pk],
-    )
-    .await?
-    .ok_or_else(|| StoreError::Internal("aggregate returned no row".into()))?;
-    let span_count: i64 = aggregate.get(0);
-    let min_start_ns: Option<i64> = aggregate.get(1);
-    let max_end_ns: Option<i64> = aggregate.get(2);
-    let span_tokens =
-        TokenUsage { input_tokens: aggregate.get(3), output_tokens: aggregate.get(4), total_tokens: aggregate.get(5) };
-
-    // The first session/user id seen on a span becomes trace metadata unless already set.
-    for (column, key) in [("session_id", keys::TRACE_SESSION), ("user_id", keys::TRACE_USER)] {
-        if opt_row(tx, "SELECT 1 FROM trace_metadata WHERE trace_pk = $1 AND key = $2", &[&trace_pk, &key]).await?.is_some() {
-            continue;
-        }
-        let sql = format!(
-            "SELECT {column} FROM spans WHERE trace_pk = $1 AND {column} IS NOT NULL ORDER BY start_time_ns, span_id LIMIT 1"
-        );
-        if let Some(row) = opt_row(tx, &sql, &[&trace_pk]).await? {
-            let value: String = row.get(0);
-            insert_key_value_if_absent(tx, "trace_metadata", trace_pk, key, &value).await?;
-        }
-    }
-
-    let current = opt_row(tx, "SELECT info_finalized, request_preview, response_preview FROM traces WHERE trace_pk = $1", &[&trace_pk])
-        .await?
-        .ok_or_else(|| StoreError::Internal(format!("trace row {trace_pk} vanished while being written")))?;
-    let finalized: bool = current.get(0);
-    let request_preview: Option<String> = current.get(1);
-    let response_preview: Option<String> = current.get(2);
-
-    let root = opt_row(
-        tx,
-        "SELECT name, status, content FROM spans WHERE trace_pk = $1 AND parent_span_id IS NULL
-         ORDER BY start_time_ns, span_id LIMIT 1",
-        &[&trace_pk],
-    )
-    .await?
-    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)));
-
-    let is_empty = |p: &Option<String>| p.as_deref().is_none_or(str::is_empty);
-    let (mut new_request_preview, mut new_response_preview) = (None, None);
-    if let Some((_, _, content)) = &root {
-        if is_empty(&request_preview) || is_empty(&response_preview) {
-            let span = payload::span_from_json(content)?;
-            let raw = |key: &str| span.attributes.get(key).filter(|v| !v.is_empty()).cloned();
-            if is_empty(&request_preview) {
-                new_request_preview = raw(keys::SPAN_INPUTS).map(|v| derive_request_preview(&v));
-            }
-            if is_empty(&response_preview) {
-                new_response_preview = raw(keys::SPAN_OUTPUTS).map(|v| derive_response_preview(&v));
-            }
-        }
-    }
-
-    let tags_and_metadata: IndexMap<String, String> = rows(
-        tx,
-        "SELECT 'tag:' || key, value FROM trace_tags WHERE trace_pk = $1 AND key = $2
-         UNION ALL
-         SELECT 'meta:' || key, value FROM trace_metadata WHERE trace_pk = $1 AND key IN ($3, $4, $5)",
+        "SELECT a.n, a.min_start, a.max_end, a.input_tokens, a.output_tokens, a.total_tokens,
+                t.info_finalized, t.request_preview, t.response_preview,
+                r.name, r.status,
+                CASE WHEN COALESCE(t.request_preview, '') = '' OR COALESCE(t.response_preview, '') = ''
+                     THEN r.content END,
+                (SELECT value FROM trace_tags WHERE trace_pk = $1 AND key = $2),
+                (SELECT value FROM trace_metadata WHERE trace_pk = $1 AND key = $3),
+                (SELECT value FROM trace_metadata WHERE trace_pk = $1 AND key = $4),
+                (SELECT value FROM trace_metadata WHERE trace_pk = $1 AND key = $5),
+                (SELECT session_id FROM spans WHERE trace_pk = $1 AND session_id IS NOT NULL
+                 ORDER BY start_time_ns, span_id LIMIT 1),
+                (SELECT user_id FROM spans WHERE trace_pk = $1 AND user_id IS NOT NULL
+                 ORDER BY start_time_ns, span_id LIMIT 1)
+         FROM traces t
+         CROSS JOIN (SELECT COUNT(*)::BIGINT AS n, MIN(start_time_ns) AS min_start, MAX(end_time_ns) AS max_end,
+                            SUM(input_tokens)::BIGINT AS input_tokens, SUM(output_tokens)::BIGINT AS output_tokens,
+                            SUM(total_tokens)::BIGINT AS total_tokens
+                     FROM spans WHERE trace_pk = $1) a
+         LEFT JOIN LATERAL (SELECT name, status, content FROM spans
+                            WHERE trace_pk = $1 AND parent_span_id IS NULL
+                            ORDER BY start_time_ns, span_id LIMIT 1) r ON TRUE
+         WHERE t.trace_pk = $1",
         &[&trace_pk, &keys::TRACE_NAME, &keys::TRACE_SESSION, &keys::TRACE_USER, &keys::TOKEN_USAGE],
     )
     .await?
-    .into_iter()
-    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
-    .collect();
-    let meta = |key: &str| tags_and_metadata.get(&format!("meta:{key}")).cloned();
-    let name = tags_and_metadata
-        .get(&format!("tag:{}", keys::TRACE_NAME))
-        .cloned()
-        .or_else(|| root.as_ref().map(|(name, _, _)| name.clone()));
-    let tokens = meta(keys::TOKEN_USAGE).and_then(|text| TokenUsage::from_json_text(&text)).unwrap_or(span_tokens);
+    .ok_or_else(|| StoreError::Internal(format!("trace row {trace_pk} vanished while being written")))?;
+    let span_count: i64 = state.get(0);
+    let min_start_ns: Option<i64> = state.get(1);
+    let max_end_ns: Option<i64> = state.get(2);
+    let span_tokens = TokenUsage { input_tokens: state.get(3), output_tokens: state.get(4), total_tokens: state.get(5) };
+    let finalized: bool = state.get(6);
+    let request_preview: Option<String> = state.get(7);
+    let response_preview: Option<String> = state.get(8);
+    let root: Option<(String, String)> = state.get::<_, Option<String>>(9).map(|name| (name, state.get(10)));
+    let root_content: Option<String> = state.get(11);
+    let trace_name_tag: Option<String> = state.get(12);
+    let mut session: Option<String> = state.get(13);
+    let mut user: Option<String> = state.get(14);
+    let token_usage_meta: Option<String> = state.get(15);
+
+    // The first session/user id seen on a span becomes trace metadata unless already set.
+    for (slot, span_value, key) in [
+        (&mut session, state.get::<_, Option<String>>(16), keys::TRACE_SESSION),
+        (&mut user, state.get::<_, Option<String>>(17), keys::TRACE_USER),
+    ] {
+        if slot.is_none() {
+            if let Some(value) = span_value {
+                insert_key_value_if_absent(tx, "trace_metadata", trace_pk, key, &value).await?;
+                *slot = Some(value);
+            }
+        }
+    }
+
+    let is_empty = |p: &Option<String>| p.as_deref().is_none_or(str::is_empty);
+    let (mut new_request_preview, mut new_response_preview) = (None, None);
+    if let Some(content) = &root_content {
+        let span = payload::span_from_json(content)?;
+        let raw = |key: &str| span.attributes.get(key).filter(|v| !v.is_empty()).cloned();
+        if is_empty(&request_preview) {
+            new_request_preview = raw(keys::SPAN_INPUTS).map(|v| derive_request_preview(&v));
+        }
+        if is_empty(&response_preview) {
+            new_response_preview = raw(keys::SPAN_OUTPUTS).map(|v| derive_response_preview(&v));
+        }
+    }
+
+    let name = trace_name_tag.or_else(|| root.as_ref().map(|(name, _)| name.clone()));
+    let tokens = token_usage_meta.and_then(|text| TokenUsage::from_json_text(&text)).unwrap_or(span_tokens);
 
     // Fields StartTraceV3 finalises are derived from spans only until it arrives.
     let (request_time, duration, state): (Option<i64>, Option<i64>, Option<&str>) = if finalized {
@@ -235,7 +259,7 @@ async fn refresh_trace(tx: &Tx<'_>, trace_pk: i64) -> StoreResult<()> {
             _ => None,
         };
         let state = match &root {
-            Some((_, status, _)) if status == "ERROR" => "ERROR",
+            Some((_, status)) if status == "ERROR" => "ERROR",
             Some(_) => "OK",
             None => "IN_PROGRESS",
         };
@@ -257,8 +281,8 @@ async fn refresh_trace(tx: &Tx<'_>, trace_pk: i64) -> StoreResult<()> {
             &trace_pk,
             &span_count,
             &name,
-            &meta(keys::TRACE_SESSION),
-            &meta(keys::TRACE_USER),
+            &session,
+            &user,
             &tokens.input_tokens,
             &tokens.output_tokens,
             &tokens.total_tokens,
@@ -285,9 +309,7 @@ pub(crate) async fn log_spans(tx: &Tx<'_>, experiment_id: &str, spans: &[SpanRec
     for (trace_id, records) in by_trace {
         let first_start = records.iter().map(|r| r.start_time_ns).min().unwrap_or(0);
         let trace_pk = ensure_trace_for_spans(tx, trace_id, &experiment, first_start).await?;
-        for record in records {
-            upsert_span(tx, trace_pk, record).await?;
-        }
+        upsert_spans(tx, trace_pk, &records).await?;
         upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
         refresh_trace(tx, trace_pk).await?;
     }
@@ -362,12 +384,10 @@ async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
             pk
         }
     };
-    for (key, value) in &info.tags {
-        if key == keys::ARTIFACT_LOCATION {
-            continue; // server-set and immutable
-        }
-        upsert_key_value(tx, "trace_tags", trace_pk, key, value).await?;
-    }
+    // The artifact location is server-set and immutable.
+    let tags: Vec<(&str, &str)> =
+        info.tags.iter().filter(|(k, _)| *k != keys::ARTIFACT_LOCATION).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    upsert_key_values(tx, "trace_tags", trace_pk, &tags).await?;
     insert_key_value_if_absent(
         tx,
         "trace_tags",
@@ -376,10 +396,14 @@ async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
         &trace_artifact_location(&experiment.1, &info.trace_id),
     )
     .await?;
-    for (key, value) in &info.trace_metadata {
-        upsert_key_value(tx, "trace_metadata", trace_pk, key, value).await?;
-    }
-    upsert_key_value(tx, "trace_metadata", trace_pk, keys::INFO_FINALIZED, "true").await?;
+    let mut metadata: Vec<(&str, &str)> = info
+        .trace_metadata
+        .iter()
+        .filter(|(k, _)| *k != keys::INFO_FINALIZED)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    metadata.push((keys::INFO_FINALIZED, "true"));
+    upsert_key_values(tx, "trace_metadata", trace_pk, &metadata).await?;
     if !info.assessments.is_empty() {
         merge_assessments(tx, trace_pk, &info.assessments).await?;
     }
@@ -493,9 +517,7 @@ pub(crate) async fn start_trace(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<Tr
 /// A finished trace, info and spans together (the SDK's local destination).
 pub(crate) async fn write_trace(tx: &Tx<'_>, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
     let trace_pk = upsert_info(tx, info).await?;
-    for record in spans {
-        upsert_span(tx, trace_pk, record).await?;
-    }
+    upsert_spans(tx, trace_pk, &spans.iter().collect::<Vec<_>>()).await?;
     if !spans.is_empty() {
         upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
     }
