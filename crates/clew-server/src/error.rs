@@ -11,7 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error_code: &'static str,
     pub message: String,
-    /// Seconds, for 429/503 answers.
+    /// Seconds, for 429/503 answers (a busy store is 503 with `Retry-After: 1`; the mlflow
+    /// client retries both with backoff).
     pub retry_after: Option<u64>,
 }
 
@@ -54,7 +55,8 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             StoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(status, e.error_code(), e.to_string())
+        let retry_after = matches!(e, StoreError::Unavailable(_)).then_some(1);
+        ApiError { retry_after, ..ApiError::new(status, e.error_code(), e.to_string()) }
     }
 }
 

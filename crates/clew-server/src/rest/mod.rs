@@ -14,6 +14,22 @@
 //! `traces/{trace_id}` (static segments first); an unknown path is a plain, non-JSON 404 (the
 //! client reads that as "old server" and falls back), while a missing resource is a JSON
 //! `RESOURCE_DOES_NOT_EXIST`.
+//!
+//! Decisions where MLflow leaves room (spec §9.2, §9.3):
+//! - **`mlflow.trace.spansLocation`**: StartTraceV3 answers `TRACKING_STORE` exactly when spans
+//!   of the trace are committed, as the reference server does — never optimistically, because a
+//!   client whose OTLP export failed (or was disabled by `/version`) would then upload nothing and
+//!   lose the spans. When the tag is absent the client uploads `traces.json`; the upload is kept
+//!   as sent *and* ingested into the store, so every read path (GetTrace, batchGet, span search,
+//!   the UI) works whichever way the spans came, and the tag is set from then on.
+//! - **`/version`** answers `3.17.2`, the MLflow release whose protocol is implemented and tested
+//!   (see [`meta`]).
+//! - **Partial traces**: GetTrace without `allow_partial` waits up to `partial_trace_wait`
+//!   (3 s, as the reference's 1 s + 2 s sleeps) for missing spans; batchGet leaves incomplete
+//!   traces out. A trace with no spans anywhere is a 404 or an empty span list, never the
+//!   reference's 500 (which the client would retry).
+//! - **StartTraceV3 after OTLP** answers the user's tags too (the reference's merge path drops
+//!   them from the answer, though it stores them).
 
 pub mod artifacts;
 pub mod assessments;
