@@ -12,6 +12,7 @@
 pub mod conformance;
 pub mod page_token;
 pub mod payload;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod span_record;
 pub mod sql;
@@ -19,6 +20,7 @@ pub mod sqlite;
 pub mod store;
 pub mod tracking;
 
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::*;

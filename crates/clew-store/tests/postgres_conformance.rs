@@ -9,6 +9,8 @@
 //! `CLEW_TEST_POSTGRES_LOCALE=C` creates the test databases with the C locale (no Unicode case
 //! folding by default), to check the collation fallback of case-insensitive search.
 
+#![cfg(feature = "postgres")]
+
 use clew_store::conformance::{simple_trace, trace_id};
 use clew_store::{PostgresStore, SearchTracesRequest, TraceStore};
 use std::path::PathBuf;
