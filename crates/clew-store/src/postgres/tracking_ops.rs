@@ -16,7 +16,7 @@ async fn experiment_stage(tx: &Tx<'_>, experiment_id: &str, lock: bool) -> Store
     let not_found = || StoreError::NotFound(format!("experiment {experiment_id:?} does not exist"));
     let id = parse_experiment_id(experiment_id).ok_or_else(not_found)?;
     let sql = if lock {
-        "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = $1 FOR UPDATE"
+        "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = $1 FOR NO KEY UPDATE"
     } else {
         "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = $1"
     };
@@ -205,7 +205,7 @@ pub(crate) async fn get_run(tx: &Tx<'_>, run_id: &str) -> StoreResult<Option<Run
 }
 
 pub(crate) async fn update_run(tx: &Tx<'_>, run_id: &str, update: &UpdateRun) -> StoreResult<Run> {
-    if opt_row(tx, "SELECT 1 FROM runs WHERE run_id = $1 FOR UPDATE", &[&run_id]).await?.is_none() {
+    if opt_row(tx, "SELECT 1 FROM runs WHERE run_id = $1 FOR NO KEY UPDATE", &[&run_id]).await?.is_none() {
         return Err(StoreError::NotFound(format!("run {run_id:?} does not exist")));
     }
     if let Some(name) = update.run_name.as_deref().filter(|n| !n.is_empty()) {

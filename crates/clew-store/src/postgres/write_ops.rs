@@ -1,6 +1,6 @@
 //! Write operations, each inside the caller's transaction. They mirror `sqlite/write_ops.rs`
 //! statement for statement (same merge rules), with one addition for concurrency: a write
-//! locks the trace's summary row (`FOR UPDATE`, or the insert that creates it) before
+//! locks the trace's summary row (`FOR NO KEY UPDATE`, or the insert that creates it) before
 //! touching its spans, so concurrent writers of one trace take turns and each recomputes the
 //! summary from everything committed before it. Traces are locked in `trace_id` order, so
 //! two batches never wait on each other in a cycle.
@@ -72,7 +72,7 @@ fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String 
 
 /// Locks the trace's row for this transaction and returns its key.
 pub(crate) async fn lock_trace(tx: &Tx<'_>, trace_id: &str) -> StoreResult<Option<i64>> {
-    Ok(opt_row(tx, "SELECT trace_pk FROM traces WHERE trace_id = $1 FOR UPDATE", &[&trace_id]).await?.map(|r| r.get(0)))
+    Ok(opt_row(tx, "SELECT trace_pk FROM traces WHERE trace_id = $1 FOR NO KEY UPDATE", &[&trace_id]).await?.map(|r| r.get(0)))
 }
 
 async fn upsert_key_value(tx: &Tx<'_>, table: &str, trace_pk: i64, key: &str, value: &str) -> StoreResult<()> {
