@@ -221,3 +221,21 @@ async fn substring_search_can_use_the_trigram_index() {
     drop(store);
     drop_database(&database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_postgres_cannot_store_is_an_invalid_argument_not_an_internal_error() {
+    if server_url().is_none() {
+        return;
+    }
+    let (url, database) = fresh_database("nul").await;
+    let store = PostgresStore::connect(&url).await.expect("connect");
+    let mut trace = simple_trace(1, "0", 0, 10, 0);
+    trace.info.tags.insert("note".into(), "nul\0inside".into());
+    match store.write_traces(vec![trace]).await {
+        Err(clew_store::StoreError::InvalidArgument(message)) => assert!(message.contains("PostgreSQL"), "{message}"),
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    assert!(store.get_trace(&trace_id(1)).await.expect("read").is_none(), "nothing of the failed write is stored");
+    drop(store);
+    drop_database(&database).await;
+}

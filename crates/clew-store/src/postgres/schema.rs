@@ -37,8 +37,10 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
     if *code == SqlState::INVALID_REGULAR_EXPRESSION {
         return StoreError::InvalidArgument(format!("regular expression not accepted by PostgreSQL: {}", db.message()));
     }
-    let class = &code.code()[..2];
+    let class = code.code().get(..2).unwrap_or_default();
     match class {
+        // Data exceptions: a value PostgreSQL cannot store, e.g. a NUL character in text.
+        "22" => StoreError::InvalidArgument(format!("PostgreSQL rejected a value: {}", db.message())),
         // Connection exceptions, insufficient resources, operator intervention (shutdown).
         "08" | "53" | "57" => StoreError::Unavailable(format!("PostgreSQL: {}", db.message())),
         _ => StoreError::Internal(format!("postgres {}: {}", code.code(), db.message())),
