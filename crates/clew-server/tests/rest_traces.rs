@@ -61,9 +61,12 @@ async fn spans_before_start_trace_are_reported_in_the_answer() {
     assert!(info["tags"].get(keys::ARTIFACT_LOCATION).is_some());
     assert_eq!(info["tags"]["mlflow.traceName"], "answer", "the client's tags win on merge");
 
-    // Sending StartTraceV3 again is harmless (idempotent).
-    let again = server.post("/api/3.0/mlflow/traces", start_trace_body(2, &exp, 1, T0)).await;
-    assert_eq!(again.status, 200);
+    // Sending StartTraceV3 again is harmless (idempotent); unknown fields are ignored.
+    let mut body = start_trace_body(2, &exp, 1, T0);
+    body["from_a_newer_client"] = json!({"x": 1});
+    body["trace"]["trace_info"]["new_field"] = json!([1, 2]);
+    let again = server.post("/api/3.0/mlflow/traces", body).await;
+    assert_eq!(again.status, 200, "{}", again.text());
     server.stop().await.unwrap();
 }
 
