@@ -309,8 +309,10 @@ pub(crate) async fn log_spans(tx: &Tx<'_>, experiment_id: &str, spans: &[SpanRec
     for (trace_id, records) in by_trace {
         let first_start = records.iter().map(|r| r.start_time_ns).min().unwrap_or(0);
         let trace_pk = ensure_trace_for_spans(tx, trace_id, &experiment, first_start).await?;
-        upsert_spans(tx, trace_pk, &records).await?;
-        upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
+        tokio::try_join!(
+            upsert_spans(tx, trace_pk, &records),
+            upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE),
+        )?;
         refresh_trace(tx, trace_pk).await?;
     }
     Ok(())
@@ -387,15 +389,6 @@ async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
     // The artifact location is server-set and immutable.
     let tags: Vec<(&str, &str)> =
         info.tags.iter().filter(|(k, _)| *k != keys::ARTIFACT_LOCATION).map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    upsert_key_values(tx, "trace_tags", trace_pk, &tags).await?;
-    insert_key_value_if_absent(
-        tx,
-        "trace_tags",
-        trace_pk,
-        keys::ARTIFACT_LOCATION,
-        &trace_artifact_location(&experiment.1, &info.trace_id),
-    )
-    .await?;
     let mut metadata: Vec<(&str, &str)> = info
         .trace_metadata
         .iter()
@@ -403,7 +396,13 @@ async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     metadata.push((keys::INFO_FINALIZED, "true"));
-    upsert_key_values(tx, "trace_metadata", trace_pk, &metadata).await?;
+    let artifact_location = trace_artifact_location(&experiment.1, &info.trace_id);
+    // Independent statements, pipelined: sent together, run in this order, one round trip.
+    tokio::try_join!(
+        upsert_key_values(tx, "trace_tags", trace_pk, &tags),
+        insert_key_value_if_absent(tx, "trace_tags", trace_pk, keys::ARTIFACT_LOCATION, &artifact_location),
+        upsert_key_values(tx, "trace_metadata", trace_pk, &metadata),
+    )?;
     if !info.assessments.is_empty() {
         merge_assessments(tx, trace_pk, &info.assessments).await?;
     }
@@ -517,9 +516,12 @@ pub(crate) async fn start_trace(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<Tr
 /// A finished trace, info and spans together (the SDK's local destination).
 pub(crate) async fn write_trace(tx: &Tx<'_>, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
     let trace_pk = upsert_info(tx, info).await?;
-    upsert_spans(tx, trace_pk, &spans.iter().collect::<Vec<_>>()).await?;
     if !spans.is_empty() {
-        upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE).await?;
+        let spans: Vec<&SpanRecord> = spans.iter().collect();
+        tokio::try_join!(
+            upsert_spans(tx, trace_pk, &spans),
+            upsert_key_value(tx, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE),
+        )?;
     }
     refresh_trace(tx, trace_pk).await
 }
