@@ -49,6 +49,11 @@ pub(crate) type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
 /// Connections kept per store (per server process).
 const POOL_SIZE: usize = 16;
+/// How long an operation waits for a free pooled connection before the store reports itself
+/// unavailable (the server then answers 503 instead of queueing without bound).
+const POOL_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long opening a connection may take, unless the URL sets `connect_timeout`.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How often a write is retried after a deadlock or serialization failure.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -121,12 +126,17 @@ impl PostgresStore {
                 redact(url)
             )));
         }
-        let config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::InvalidArgument(format!("invalid PostgreSQL URI {:?}: {e}", redact(url))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let target = describe(&config);
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Internal(format!("cannot build the PostgreSQL pool: {e}")))?;
         let mut client = pool
