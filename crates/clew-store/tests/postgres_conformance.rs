@@ -239,3 +239,18 @@ async fn text_postgres_cannot_store_is_an_invalid_argument_not_an_internal_error
     drop(store);
     drop_database(&database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_a_newer_clew_is_refused() {
+    if server_url().is_none() {
+        return;
+    }
+    let (url, database) = fresh_database("newer").await;
+    drop(PostgresStore::connect(&url).await.expect("first connect migrates"));
+    admin(&url).await.batch_execute("INSERT INTO schema_version VALUES (999, 0)").await.expect("fake a newer schema");
+    match PostgresStore::connect(&url).await {
+        Err(clew_store::StoreError::Unavailable(message)) => assert!(message.contains("newer"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    drop_database(&database).await;
+}
