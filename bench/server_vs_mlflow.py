@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -50,6 +51,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 REPO = Path(__file__).resolve().parent.parent
+MIN_FREE_BYTES = 4 * 2**30  # a fill stops before the disk gets this full (--min-free-gb)
 PYTHON = sys.executable
 
 # ---- process helpers ---------------------------------------------------------------------------
@@ -341,9 +343,14 @@ def fill(server, gen, experiment_id, first_request, last_request, concurrency, d
     stop_at = time.time() + deadline_s
     acked_requests = []
 
+    disk_low = [False]
+
     def worker():
         session = requests.Session()
-        while time.time() < stop_at:
+        while time.time() < stop_at and not disk_low[0]:
+            if shutil.disk_usage(server.workdir).free < MIN_FREE_BYTES:
+                disk_low[0] = True
+                return
             with lock:
                 r = next_request[0]
                 if r >= last_request:
@@ -381,6 +388,7 @@ def fill(server, gen, experiment_id, first_request, last_request, concurrency, d
         "client_cpu_cores": round((self_cpu_seconds() - cpu_client0) / elapsed, 2) if elapsed else 0,
         "peak_rss_bytes": rss.peak,
         "timed_out": time.time() >= stop_at,
+        "stopped_disk_low": disk_low[0],
         "errors": stats["errors"][:5],
     })
     return contiguous, stats
@@ -486,13 +494,13 @@ def summary(latencies, statuses, count, what="results"):
             "samples": len(latencies), "statuses": sorted(statuses), what: count}
 
 
-def mlflow_client_burst(server, traces, time_limit_s):
+def mlflow_client_burst(server, traces, time_limit_s, client_queue=None):
     """tests/compat/mlflow_client_burst.py against the server; its BURST_RESULT line."""
     env = dict(os.environ, MLFLOW_TRACKING_URI=server.url, PYTHONUNBUFFERED="1")
     for k in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
         env.pop(k, None)
     cmd = [PYTHON, str(REPO / "tests/compat/mlflow_client_burst.py"), "--traces", str(traces), "--report-only",
-           "--count-timeout", "30"]
+           "--count-timeout", "30"] + (["--client-queue", str(client_queue)] if client_queue else [])
     with RssSampler(server.proc.pid) as rss:
         try:
             out = subprocess.run(cmd, cwd=server.workdir, env=env, capture_output=True, text=True, timeout=time_limit_s)
@@ -517,13 +525,12 @@ def create_experiment(server, name):
 # ---- the run -----------------------------------------------------------------------------------
 
 
-def bench_server(kind, args, gen):
+def bench_server(kind, args, gen, save, out):
     workdir = Path(args.workdir) / kind
     if workdir.exists():
         subprocess.run(["rm", "-rf", str(workdir)], check=True)
     print(f"== {kind}: starting", flush=True)
     server = Server(kind, workdir, args.clew_bin)
-    out = {"server": kind}
     try:
         time.sleep(3)
         out["idle_rss_bytes"] = server.rss()
@@ -531,9 +538,12 @@ def bench_server(kind, args, gen):
         print(f"   idle RSS {out['idle_rss_bytes'] / 2**20:.0f} MiB in {out['processes']} processes", flush=True)
 
         if args.burst_traces:
-            print(f"   mlflow client burst of {args.burst_traces} traces", flush=True)
+            print(f"   mlflow client burst of {args.burst_traces} traces (default client queue)", flush=True)
             out["mlflow_client_burst"] = mlflow_client_burst(server, args.burst_traces, args.burst_seconds)
             print(f"   {out['mlflow_client_burst']}", flush=True)
+            print(f"   mlflow client burst of {args.burst_traces} traces (client queue 100000)", flush=True)
+            out["mlflow_client_burst_large_queue"] = mlflow_client_burst(server, args.burst_traces, args.burst_seconds, 100000)
+            print(f"   {out['mlflow_client_burst_large_queue']}", flush=True)
 
         experiment_id = create_experiment(server, "bench-otlp")
         sizes = args.sizes if kind == "clew" else args.mlflow_sizes
@@ -551,12 +561,14 @@ def bench_server(kind, args, gen):
                 print(f"   tagged {tagged} traces env=canary ({tag_failures} failed)", flush=True)
                 loaded = reached
                 if reached < target_requests:
-                    print(f"   size {size} not reached in {fill_seconds} s: stopping at {loaded * gen.tpr} traces", flush=True)
+                    print(f"   size {size} not reached (time bound {fill_seconds} s or disk): "
+                          f"stopping at {reached * gen.tpr} traces", flush=True)
             if loaded == 0:
                 break
             result = search_suite(server, gen, experiment_id, loaded, args.samples, args.query_seconds)
             result["rss_bytes"] = server.rss()
             out["search"].append(result)
+            save()
             for label, q in result["queries"].items():
                 print(f"   {result['traces']:>8} traces  {label:<42} {q}", flush=True)
             if loaded < target_requests:
@@ -567,8 +579,8 @@ def bench_server(kind, args, gen):
         server.stop()
     out["store_bytes"] = server.store_bytes()
     spans_total = out.get("traces_loaded_otlp", 0) * gen.spt
-    burst = out.get("mlflow_client_burst", {})
-    spans_total += burst.get("traces_found", 0) * 5
+    for key in ("mlflow_client_burst", "mlflow_client_burst_large_queue"):
+        spans_total += out.get(key, {}).get("traces_found", 0) * 5
     out["store_spans"] = spans_total
     out["store_bytes_per_span"] = round(out["store_bytes"] / spans_total, 1) if spans_total else None
     print(f"   store {out['store_bytes'] / 2**20:.1f} MiB, {out['store_bytes_per_span']} B/span", flush=True)
@@ -611,8 +623,11 @@ def main():
     parser.add_argument("--burst-traces", type=int, default=2000, help="mlflow-client burst size (0: skip)")
     parser.add_argument("--burst-seconds", type=float, default=600)
     parser.add_argument("--workdir", default="/tmp/clew-bench")
-    parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--out", help="write the results as JSON here (rewritten after every phase)")
+    parser.add_argument("--min-free-gb", type=float, default=4.0, help="stop filling when the disk has less free")
     args = parser.parse_args()
+    global MIN_FREE_BYTES
+    MIN_FREE_BYTES = int(args.min_free_gb * 2**30)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.mlflow_sizes = [int(s) for s in args.mlflow_sizes.split(",") if s]
 
@@ -627,15 +642,20 @@ def main():
         gen.body(12345)
     print(f"client cost of building one request: {(time.perf_counter() - t0) / 50 * 1000:.2f} ms", flush=True)
 
+    def save():
+        result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(result, indent=2))
+
     for kind in ("clew", "mlflow"):
         if args.only and args.only != kind:
             continue
-        result[kind] = bench_server(kind, args, gen)
+        result[kind] = {"server": kind}
+        bench_server(kind, args, gen, save, result[kind])
         result[kind]["loadavg_after"] = os.getloadavg()
-    result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        save()
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
         print(f"results written to {args.out}", flush=True)
 
 
