@@ -75,10 +75,10 @@ def main(path):
     print("| RSS idle | " + " | ".join(f"{r[s]['idle_rss_bytes'] / MIB:,.0f} MiB" for s in servers) + " |")
     print("| RSS peak under OTLP load | " + " | ".join(
         f"{max(f['peak_rss_bytes'] for f in r[s]['fills']) / MIB:,.0f} MiB" for s in servers) + " |")
-    print("| RSS after load | " + " | ".join(f"{r[s]['loaded_rss_bytes'] / MIB:,.0f} MiB" for s in servers) + " |")
+    print("| RSS after load | " + " | ".join((f"{r[s]['loaded_rss_bytes'] / MIB:,.0f} MiB" if 'loaded_rss_bytes' in r[s] else 'n/a') for s in servers) + " |")
     print("| store | " + " | ".join(
-        f"{r[s]['store_bytes'] / MIB:,.0f} MiB for {r[s]['store_spans']:,} spans = **{r[s]['store_bytes_per_span']:,.0f} B/span**"
-        for s in servers) + " |")
+        (f"{r[s]['store_bytes'] / MIB:,.0f} MiB for {r[s]['store_spans']:,} spans = **{r[s]['store_bytes_per_span']:,.0f} B/span**"
+         if r[s].get("store_bytes_per_span") else "n/a") for s in servers) + " |")
 
 
 if __name__ == "__main__":

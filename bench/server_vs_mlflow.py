@@ -51,6 +51,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 REPO = Path(__file__).resolve().parent.parent
+REQUEST_TIMEOUT_S = 120  # one search/get request; longer counts as no answer (--request-timeout)
 MIN_FREE_BYTES = 4 * 2**30  # a fill stops before the disk gets this full (--min-free-gb)
 PYTHON = sys.executable
 
@@ -457,7 +458,11 @@ def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limi
         latencies, statuses, count = [], set(), None
         stop_at = time.time() + time_limit_s
         for i in range(samples):
-            status, parsed, elapsed = rest(server, "POST", "/api/3.0/mlflow/traces/search", body)
+            try:
+                status, parsed, elapsed = rest(server, "POST", "/api/3.0/mlflow/traces/search", body, REQUEST_TIMEOUT_S)
+            except OSError as error:  # socket timeout included
+                results[label] = {"error": f"no answer within {REQUEST_TIMEOUT_S} s ({type(error).__name__})"}
+                break
             statuses.add(status)
             if count is None:
                 count = len(parsed.get("traces", [])) if isinstance(parsed, dict) else None
@@ -469,12 +474,18 @@ def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limi
                 break
         if latencies and label not in results:
             results[label] = summary(latencies, statuses, count)
+        print(f"   {n_traces:>8} traces  {label:<42} {results.get(label)}", flush=True)
     latencies, statuses, spans = [], set(), None
     stop_at = time.time() + time_limit_s
     for i in range(samples):
         r, slot = rng.randrange(requests_loaded), rng.randrange(gen.tpr)
         trace_id = gen.trace_id(r, slot)
-        status, parsed, elapsed = rest(server, "GET", f"/api/3.0/mlflow/traces/get?trace_id={trace_id}&allow_partial=False")
+        try:
+            status, parsed, elapsed = rest(server, "GET", f"/api/3.0/mlflow/traces/get?trace_id={trace_id}&allow_partial=False",
+                                           None, REQUEST_TIMEOUT_S)
+        except OSError as error:
+            results["get_trace"] = {"error": f"no answer within {REQUEST_TIMEOUT_S} s ({type(error).__name__})"}
+            break
         statuses.add(status)
         if spans is None:
             spans = len(parsed.get("trace", {}).get("spans", [])) if isinstance(parsed, dict) else None
@@ -569,8 +580,7 @@ def bench_server(kind, args, gen, save, out):
             result["rss_bytes"] = server.rss()
             out["search"].append(result)
             save()
-            for label, q in result["queries"].items():
-                print(f"   {result['traces']:>8} traces  {label:<42} {q}", flush=True)
+            print(f"   {result['traces']:>8} traces  get_trace {result['queries'].get('get_trace')}", flush=True)
             if loaded < target_requests:
                 break
         out["traces_loaded_otlp"] = loaded * gen.tpr
@@ -624,10 +634,12 @@ def main():
     parser.add_argument("--burst-seconds", type=float, default=600)
     parser.add_argument("--workdir", default="/tmp/clew-bench")
     parser.add_argument("--out", help="write the results as JSON here (rewritten after every phase)")
+    parser.add_argument("--request-timeout", type=float, default=120, help="seconds one search/get may take")
     parser.add_argument("--min-free-gb", type=float, default=4.0, help="stop filling when the disk has less free")
     args = parser.parse_args()
-    global MIN_FREE_BYTES
+    global MIN_FREE_BYTES, REQUEST_TIMEOUT_S
     MIN_FREE_BYTES = int(args.min_free_gb * 2**30)
+    REQUEST_TIMEOUT_S = args.request_timeout
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.mlflow_sizes = [int(s) for s in args.mlflow_sizes.split(",") if s]
 
