@@ -10,6 +10,7 @@
 //! See `README.md` beside this crate for the schema and the reasons behind it.
 
 pub mod conformance;
+mod ingest_rules;
 pub mod page_token;
 pub mod payload;
 #[cfg(feature = "postgres")]

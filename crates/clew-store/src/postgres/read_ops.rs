@@ -2,7 +2,7 @@
 //! `REPEATABLE READ READ ONLY` transaction, so multi-statement reads see one snapshot.
 
 use super::schema::pg_error;
-use super::write_ops::parse_experiment_id;
+use crate::ingest_rules::parse_experiment_id;
 use super::Tx;
 use crate::span_record::TokenUsage;
 use crate::{payload, StoreError, StoreResult};

@@ -3,7 +3,8 @@
 //! `sqlite/tracking_ops.rs`. The backend-neutral rules live in [`crate::tracking`].
 
 use super::read_ops::{self, exec, find_trace_pk, opt_row, rows};
-use super::write_ops::{lock_trace, parse_experiment_id, store_assessment_json};
+use super::write_ops::{lock_trace, store_assessment_json};
+use crate::ingest_rules::parse_experiment_id;
 use super::Tx;
 use crate::tracking::{self, artifact_prefix_range};
 use crate::{payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult, UpdateRun, ViewType};

@@ -5,18 +5,15 @@
 //! summary from everything committed before it. Traces are locked in `trace_id` order, so
 //! two batches never wait on each other in a cycle.
 
+use crate::ingest_rules::{assessment_columns, parse_experiment_id, trace_artifact_location, validate_info};
 use super::read_ops::{self, exec, opt_row, rows};
 use super::Tx;
 use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
 use crate::{payload, DeleteTraces, StoreError, StoreResult};
-use clew_model::{keys, TraceInfo, TraceLocation};
+use clew_model::{keys, TraceInfo};
 use indexmap::IndexMap;
 use serde_json::Value;
 
-/// Experiments are integer ids; anything else cannot exist.
-pub(crate) fn parse_experiment_id(experiment_id: &str) -> Option<i64> {
-    experiment_id.trim().parse::<i64>().ok()
-}
 
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -66,9 +63,6 @@ async fn experiment_row(tx: &Tx<'_>, experiment_id: &str) -> StoreResult<(i64, S
     row.map(|r| (id, r.get::<_, String>(0))).ok_or_else(not_found)
 }
 
-fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String {
-    format!("{}/traces/{trace_id}/artifacts", experiment_location.trim_end_matches('/'))
-}
 
 /// Locks the trace's row for this transaction and returns its key.
 pub(crate) async fn lock_trace(tx: &Tx<'_>, trace_id: &str) -> StoreResult<Option<i64>> {
@@ -318,18 +312,6 @@ pub(crate) async fn log_spans(tx: &Tx<'_>, experiment_id: &str, spans: &[SpanRec
     Ok(())
 }
 
-fn validate_info(info: &TraceInfo) -> StoreResult<String> {
-    if info.trace_id.trim().is_empty() {
-        return Err(StoreError::InvalidArgument("trace_id must not be empty".into()));
-    }
-    match &info.trace_location {
-        TraceLocation::MlflowExperiment { experiment_id } => Ok(experiment_id.clone()),
-        TraceLocation::Unspecified => Ok(clew_model::experiment::DEFAULT_EXPERIMENT_ID.to_string()),
-        TraceLocation::InferenceTable { .. } => {
-            Err(StoreError::InvalidArgument("trace_location: only MLFLOW_EXPERIMENT locations can be stored".into()))
-        }
-    }
-}
 
 /// Inserts or merges the final info (trace row locked); returns the trace's key.
 async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
@@ -409,36 +391,7 @@ async fn upsert_info(tx: &Tx<'_>, info: &TraceInfo) -> StoreResult<i64> {
     Ok(trace_pk)
 }
 
-/// The searchable columns of one assessment dict (proto-JSON form).
-pub(crate) struct AssessmentColumns {
-    pub(crate) name: String,
-    pub(crate) kind: &'static str,
-    pub(crate) value_text: Option<String>,
-    pub(crate) value_json: Option<String>,
-    pub(crate) valid: bool,
-}
 
-pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
-    let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
-        ("feedback", feedback.get("value"))
-    } else if let Some(expectation) = assessment.get("expectation") {
-        let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
-        ("expectation", value)
-    } else if let Some(issue) = assessment.get("issue") {
-        // Issue references: `issue.id = '<assessment name>'` searches them.
-        ("issue", issue.get("issue_name"))
-    } else {
-        ("other", None)
-    };
-    let value_json = value.map(Value::to_string);
-    let value_text = value.map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
-    AssessmentColumns { name, kind, value_text, value_json, valid }
-}
 
 /// Writes the assessment dict at `position` (insert or replace), with its search columns.
 pub(crate) async fn store_assessment_json(

@@ -174,7 +174,7 @@ fn with_tags(conn: &Connection, mut experiment: Experiment) -> StoreResult<Exper
 }
 
 pub(crate) fn get_experiment(conn: &Connection, experiment_id: &str) -> StoreResult<Option<Experiment>> {
-    let Some(id) = super::write_ops::parse_experiment_id(experiment_id) else { return Ok(None) };
+    let Some(id) = crate::ingest_rules::parse_experiment_id(experiment_id) else { return Ok(None) };
     let sql = format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?1");
     let found = conn
         .prepare_cached(&sql)

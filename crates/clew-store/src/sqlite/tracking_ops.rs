@@ -6,7 +6,7 @@
 
 use super::read_ops::{self, find_trace_pk};
 use super::schema::sqlite_error;
-use super::write_ops::{assessment_columns, parse_experiment_id};
+use crate::ingest_rules::{assessment_columns, parse_experiment_id};
 use crate::tracking::{self, artifact_prefix_range};
 use crate::{
     payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult,

@@ -4,19 +4,16 @@
 //! stored trace ends the same. Span-derived summary fields are recomputed from the stored
 //! span rows (never accumulated), and fields the client finalised win over derived ones.
 
+use crate::ingest_rules::{assessment_columns, parse_experiment_id, trace_artifact_location, validate_info};
 use super::read_ops;
 use super::schema::sqlite_error;
 use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
 use crate::{payload, DeleteTraces, StoreError, StoreResult};
-use clew_model::{keys, TraceInfo, TraceLocation};
+use clew_model::{keys, TraceInfo};
 use indexmap::IndexMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-/// Experiments are integer ids in SQLite; anything else cannot exist.
-pub(crate) fn parse_experiment_id(experiment_id: &str) -> Option<i64> {
-    experiment_id.trim().parse::<i64>().ok()
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -63,9 +60,6 @@ fn experiment_row(conn: &Connection, experiment_id: &str) -> StoreResult<(i64, S
         .ok_or_else(not_found)
 }
 
-fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String {
-    format!("{}/traces/{trace_id}/artifacts", experiment_location.trim_end_matches('/'))
-}
 
 fn find_trace_pk(conn: &Connection, trace_id: &str) -> StoreResult<Option<i64>> {
     read_ops::find_trace_pk(conn, trace_id)
@@ -363,18 +357,6 @@ pub(crate) fn log_spans(conn: &Connection, experiment_id: &str, spans: &[SpanRec
     Ok(())
 }
 
-fn validate_info(info: &TraceInfo) -> StoreResult<String> {
-    if info.trace_id.trim().is_empty() {
-        return Err(StoreError::InvalidArgument("trace_id must not be empty".into()));
-    }
-    match &info.trace_location {
-        TraceLocation::MlflowExperiment { experiment_id } => Ok(experiment_id.clone()),
-        TraceLocation::Unspecified => Ok(clew_model::experiment::DEFAULT_EXPERIMENT_ID.to_string()),
-        TraceLocation::InferenceTable { .. } => Err(StoreError::InvalidArgument(
-            "trace_location: only MLFLOW_EXPERIMENT locations can be stored".into(),
-        )),
-    }
-}
 
 /// Inserts or merges the final info; returns the trace's key.
 fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
@@ -454,36 +436,7 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
     Ok(trace_pk)
 }
 
-/// The searchable columns of one assessment dict (proto-JSON form).
-pub(crate) struct AssessmentColumns {
-    pub(crate) name: String,
-    pub(crate) kind: &'static str,
-    pub(crate) value_text: Option<String>,
-    pub(crate) value_json: Option<String>,
-    pub(crate) valid: bool,
-}
 
-pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
-    let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
-        ("feedback", feedback.get("value"))
-    } else if let Some(expectation) = assessment.get("expectation") {
-        let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
-        ("expectation", value)
-    } else if let Some(issue) = assessment.get("issue") {
-        // Issue references: `issue.id = '<assessment name>'` searches them.
-        ("issue", issue.get("issue_name"))
-    } else {
-        ("other", None)
-    };
-    let value_json = value.map(Value::to_string);
-    let value_text = value.map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
-    AssessmentColumns { name, kind, value_text, value_json, valid }
-}
 
 /// Merges the assessments a TraceInfo carries into the stored ones, by `assessment_id`: an
 /// incoming assessment replaces the stored one with its id (keeping its place); assessments

@@ -1,0 +1,61 @@
+//! Rules of the ingest path that do not depend on the backend: experiment ids, artifact
+//! locations, trace info validation, and the searchable columns of an assessment. SQLite and
+//! PostgreSQL both write through these.
+
+use crate::{StoreError, StoreResult};
+use clew_model::TraceLocation;
+use clew_model::TraceInfo;
+use serde_json::Value;
+
+/// Experiment ids are integers in every backend; anything else cannot exist.
+pub(crate) fn parse_experiment_id(experiment_id: &str) -> Option<i64> {
+    experiment_id.trim().parse::<i64>().ok()
+}
+
+pub(crate) fn trace_artifact_location(experiment_location: &str, trace_id: &str) -> String {
+    format!("{}/traces/{trace_id}/artifacts", experiment_location.trim_end_matches('/'))
+}
+
+pub(crate) fn validate_info(info: &TraceInfo) -> StoreResult<String> {
+    if info.trace_id.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("trace_id must not be empty".into()));
+    }
+    match &info.trace_location {
+        TraceLocation::MlflowExperiment { experiment_id } => Ok(experiment_id.clone()),
+        TraceLocation::Unspecified => Ok(clew_model::experiment::DEFAULT_EXPERIMENT_ID.to_string()),
+        TraceLocation::InferenceTable { .. } => Err(StoreError::InvalidArgument(
+            "trace_location: only MLFLOW_EXPERIMENT locations can be stored".into(),
+        )),
+    }
+}
+
+/// The searchable columns of one assessment dict (proto-JSON form).
+pub(crate) struct AssessmentColumns {
+    pub(crate) name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) value_text: Option<String>,
+    pub(crate) value_json: Option<String>,
+    pub(crate) valid: bool,
+}
+
+pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
+    let name = assessment.get("assessment_name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let (kind, value) = if let Some(feedback) = assessment.get("feedback") {
+        ("feedback", feedback.get("value"))
+    } else if let Some(expectation) = assessment.get("expectation") {
+        let value = expectation.get("value").or_else(|| expectation.get("serialized_value").and_then(|s| s.get("value")));
+        ("expectation", value)
+    } else if let Some(issue) = assessment.get("issue") {
+        // Issue references: `issue.id = '<assessment name>'` searches them.
+        ("issue", issue.get("issue_name"))
+    } else {
+        ("other", None)
+    };
+    let value_json = value.map(Value::to_string);
+    let value_text = value.map(|v| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
+    AssessmentColumns { name, kind, value_text, value_json, valid }
+}
