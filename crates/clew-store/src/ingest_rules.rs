@@ -59,3 +59,22 @@ pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
     let valid = assessment.get("valid").and_then(Value::as_bool).unwrap_or(true);
     AssessmentColumns { name, kind, value_text, value_json, valid }
 }
+
+/// Checks a link-traces-to-run request: at most [`crate::MAX_TRACES_TO_LINK`] ids, none empty,
+/// and a run id. Returns whether there is anything to link.
+pub(crate) fn validate_link_request(trace_ids: &[String], run_id: &str) -> StoreResult<bool> {
+    if trace_ids.len() > crate::MAX_TRACES_TO_LINK {
+        return Err(StoreError::InvalidArgument(format!(
+            "cannot link more than {} traces to a run at once, got {}",
+            crate::MAX_TRACES_TO_LINK,
+            trace_ids.len()
+        )));
+    }
+    if run_id.trim().is_empty() {
+        return Err(StoreError::InvalidArgument("run_id must not be empty".into()));
+    }
+    if trace_ids.iter().any(|id| id.trim().is_empty()) {
+        return Err(StoreError::InvalidArgument("trace_ids must not contain empty ids".into()));
+    }
+    Ok(!trace_ids.is_empty())
+}

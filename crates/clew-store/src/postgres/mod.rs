@@ -32,7 +32,7 @@ use crate::sql::search::{compile_search, SqlParam};
 use crate::sqlite::{DEFAULT_MAX_EXPERIMENTS, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};
 use crate::{
     page_token, tracking, ArtifactInfo, CreateRun, DeleteTraces, ExperimentPage, SearchExperimentsRequest, SearchTracesRequest,
-    SpanSkeleton, StoreError, StoreResult, TracePage, TraceStore, UpdateRun, MAX_TRACES_TO_LINK,
+    SpanSkeleton, StoreError, StoreResult, TracePage, TraceStore, UpdateRun,
 };
 use async_trait::async_trait;
 use clew_model::filter::{parse_filter, parse_order_by_list};
@@ -408,19 +408,7 @@ impl TraceStore for PostgresStore {
     }
 
     async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()> {
-        if trace_ids.len() > MAX_TRACES_TO_LINK {
-            return Err(StoreError::InvalidArgument(format!(
-                "cannot link more than {MAX_TRACES_TO_LINK} traces to a run at once, got {}",
-                trace_ids.len()
-            )));
-        }
-        if run_id.trim().is_empty() {
-            return Err(StoreError::InvalidArgument("run_id must not be empty".into()));
-        }
-        if trace_ids.iter().any(|id| id.trim().is_empty()) {
-            return Err(StoreError::InvalidArgument("trace_ids must not contain empty ids".into()));
-        }
-        if trace_ids.is_empty() {
+        if !crate::ingest_rules::validate_link_request(trace_ids, run_id)? {
             return Ok(());
         }
         write_tx!(self, |tx| tracking_ops::link_traces_to_run(&tx, trace_ids, run_id).await)

@@ -22,7 +22,7 @@ use crate::span_record::SpanRecord;
 use crate::sql::search::{compile_search, SqlParam};
 use crate::{
     page_token, tracking, ArtifactInfo, CreateRun, DeleteTraces, ExperimentPage, SearchExperimentsRequest,
-    SearchTracesRequest, SpanSkeleton, StoreError, StoreResult, TracePage, TraceStore, UpdateRun, MAX_TRACES_TO_LINK,
+    SearchTracesRequest, SpanSkeleton, StoreError, StoreResult, TracePage, TraceStore, UpdateRun,
 };
 use async_trait::async_trait;
 use clew_model::filter::{parse_filter, parse_order_by_list};
@@ -412,19 +412,7 @@ impl TraceStore for SqliteStore {
     }
 
     async fn link_traces_to_run(&self, trace_ids: &[String], run_id: &str) -> StoreResult<()> {
-        if trace_ids.len() > MAX_TRACES_TO_LINK {
-            return Err(StoreError::InvalidArgument(format!(
-                "cannot link more than {MAX_TRACES_TO_LINK} traces to a run at once, got {}",
-                trace_ids.len()
-            )));
-        }
-        if run_id.trim().is_empty() {
-            return Err(StoreError::InvalidArgument("run_id must not be empty".into()));
-        }
-        if trace_ids.iter().any(|id| id.trim().is_empty()) {
-            return Err(StoreError::InvalidArgument("trace_ids must not contain empty ids".into()));
-        }
-        if trace_ids.is_empty() {
+        if !crate::ingest_rules::validate_link_request(trace_ids, run_id)? {
             return Ok(());
         }
         let (trace_ids, run_id) = (trace_ids.to_vec(), run_id.to_string());

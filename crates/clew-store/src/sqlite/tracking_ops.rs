@@ -6,7 +6,7 @@
 
 use super::read_ops::{self, find_trace_pk};
 use super::schema::sqlite_error;
-use crate::ingest_rules::{assessment_columns, parse_experiment_id};
+use crate::ingest_rules::parse_experiment_id;
 use crate::tracking::{self, artifact_prefix_range};
 use crate::{
     payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult,
@@ -291,31 +291,8 @@ fn find_assessment(conn: &Connection, trace_pk: i64, assessment_id: &str) -> Sto
 
 /// Writes the assessment at `position` (insert or replace), with its search columns.
 fn store_assessment(conn: &Connection, trace_pk: i64, position: i64, assessment: &Assessment) -> StoreResult<()> {
-    let json = assessment.to_json();
-    let columns = assessment_columns(&json);
-    conn.prepare_cached(
-        "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (trace_pk, position) DO UPDATE SET
-             name = excluded.name, kind = excluded.kind, value_text = excluded.value_text,
-             value_json = excluded.value_json, valid = excluded.valid, payload = excluded.payload,
-             assessment_id = excluded.assessment_id",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            trace_pk,
-            position,
-            columns.name,
-            columns.kind,
-            columns.value_text,
-            columns.value_json,
-            columns.valid,
-            json.to_string(),
-            (!assessment.assessment_id.is_empty()).then_some(assessment.assessment_id.as_str()),
-        ])
-    })
-    .map_err(sqlite_error)?;
-    Ok(())
+    let id = (!assessment.assessment_id.is_empty()).then_some(assessment.assessment_id.as_str());
+    super::write_ops::upsert_assessment_row(conn, trace_pk, position, &assessment.to_json(), id)
 }
 
 fn set_assessment_valid(conn: &Connection, trace_pk: i64, assessment_id: &str, valid: bool) -> StoreResult<bool> {

@@ -463,30 +463,43 @@ fn merge_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) ->
                 next_position - 1
             }
         };
-        let columns = assessment_columns(assessment);
-        conn.prepare_cached(
-            "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (trace_pk, position) DO UPDATE SET
-                 name = excluded.name, kind = excluded.kind, value_text = excluded.value_text,
-                 value_json = excluded.value_json, valid = excluded.valid, payload = excluded.payload,
-                 assessment_id = excluded.assessment_id",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                trace_pk,
-                position,
-                columns.name,
-                columns.kind,
-                columns.value_text,
-                columns.value_json,
-                columns.valid,
-                assessment.to_string(),
-                id,
-            ])
-        })
-        .map_err(sqlite_error)?;
+        upsert_assessment_row(conn, trace_pk, position, assessment, id.as_deref())?;
     }
+    Ok(())
+}
+
+/// Writes one assessment dict at `position` of the trace (insert or replace), with the
+/// columns search reads.
+pub(crate) fn upsert_assessment_row(
+    conn: &Connection,
+    trace_pk: i64,
+    position: i64,
+    assessment: &Value,
+    assessment_id: Option<&str>,
+) -> StoreResult<()> {
+    let columns = assessment_columns(assessment);
+    conn.prepare_cached(
+        "INSERT INTO assessments (trace_pk, position, name, kind, value_text, value_json, valid, payload, assessment_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (trace_pk, position) DO UPDATE SET
+             name = excluded.name, kind = excluded.kind, value_text = excluded.value_text,
+             value_json = excluded.value_json, valid = excluded.valid, payload = excluded.payload,
+             assessment_id = excluded.assessment_id",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            trace_pk,
+            position,
+            columns.name,
+            columns.kind,
+            columns.value_text,
+            columns.value_json,
+            columns.valid,
+            assessment.to_string(),
+            assessment_id,
+        ])
+    })
+    .map_err(sqlite_error)?;
     Ok(())
 }
 
