@@ -6,6 +6,7 @@
 //!   4318, and gRPC on 4317 ([`otlp`]);
 //! - one durable ingest path for both doors ([`ingest`]): a 2xx means committed; overload is a
 //!   429 / `RESOURCE_EXHAUSTED` with Retry-After, never silent loss;
+//! - the web UI, embedded in the binary ([`ui`]);
 //! - Prometheus metrics ([`metrics`]), optional auth ([`auth`]), CORS, a request size limit.
 //!
 //! The server keeps no state outside its store, so replicas can share one store.
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod rest;
 pub mod state;
+pub mod ui;
 
 pub use config::ServerConfig;
 pub use error::ApiError;
@@ -59,7 +61,7 @@ pub enum ServerError {
 
 /// Every HTTP route of the main port, with the request-size limit, auth, metrics and CORS.
 pub fn router(state: AppState) -> Router {
-    with_layers(Router::new().merge(rest::routes()).merge(otlp::routes()), state)
+    with_layers(Router::new().merge(rest::routes()).merge(otlp::routes()).merge(ui::routes()), state)
 }
 
 /// The OTLP/HTTP routes alone (the standard 4318 port), with the same layers.
