@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Creates (or reuses) the Python virtual environment the compatibility tests use: the real
-# `mlflow` client and server from PyPI (pinned) and the OpenTelemetry SDK with its OTLP
-# exporter. Prints the environment's directory. Idempotent: a complete venv is reused.
+# Creates (or reuses) the Python virtual environment the tests use: the packages pinned in
+# scripts/python-requirements.txt (the real `mlflow` client and server, the OpenTelemetry SDK,
+# the LLM client libraries, pytest, maturin, Jupyter's kernel). Prints the environment's
+# directory. Idempotent: a venv installed from the same requirements is reused.
 set -euo pipefail
-VENV="${CLEW_PYTHON_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv}"
-MLFLOW_VERSION="3.17.2"
-OTEL_PACKAGES=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="${CLEW_PYTHON_VENV:-$ROOT/.venv}"
+REQUIREMENTS="$ROOT/scripts/python-requirements.txt"
 stamp="$VENV/.clew-requirements"
-want="mlflow==$MLFLOW_VERSION ${OTEL_PACKAGES[*]}"
+want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     echo "$VENV"
     exit 0
 fi
-python3 -m venv "$VENV" >&2
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" "${OTEL_PACKAGES[@]}" >&2
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV" >&2
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS" >&2
 echo "$want" > "$stamp"
 echo "$VENV"
