@@ -1,9 +1,347 @@
 //! The trace view's JSON API under `/ajax-api/clew/traces/{trace_id}/`: the compact skeleton of
 //! a trace's span tree and span payloads on demand, so a 100,000-span trace opens fast.
+//!
+//! | endpoint | answer |
+//! | --- | --- |
+//! | `GET skeleton` | `{"trace_info": TraceInfoV3, "skeleton": {...}}`, the tree without payloads |
+//! | `GET\|POST spans?ids=a,b` | `{"spans": [span dict, ...]}` in request order, at most [`MAX_SPANS_PER_CALL`] |
+//! | `GET search?q=text` | `{"span_ids": [...], "truncated": bool}`: spans whose name, attributes (inputs, outputs, ...) or events contain the text, case-insensitively |
+//!
+//! The skeleton is columnar, so 100,000 spans cost about 45 bytes each before compression
+//! (no per-span keys, names and types dictionary-encoded):
+//!
+//! ```json
+//! {"count": 3, "start_ns": "1795238771687000000", "ids": "<16 hex digits per span, concatenated>",
+//!  "parents": [-1, 0, 0], "names": [0, 1, 1], "name_table": ["agent", "tool"],
+//!  "types": [0, 1, 1], "type_table": ["AGENT", "TOOL"], "status": "OOE",
+//!  "start_us": [0, 120, 900], "duration_us": [1500, 700, -1]}
+//! ```
+//!
+//! Spans come root first, then by start time (the store's order). `parents` are indexes into
+//! the same arrays (-1 for a root or for a span whose parent is not stored); `status` has one
+//! letter per span (`O`k, `E`rror, `U`nset); times are microseconds from `start_ns` (the
+//! earliest span start, a string because nanoseconds since the epoch exceed what a JavaScript
+//! number holds exactly); `duration_us` is -1 for a span that has not ended; a span without a
+//! type has type `""`.
+//!
+//! Span bodies are MLflow's span dict (`Span.to_dict()`, spec §3.1: base64 ids, attribute
+//! values as JSON text) — the form of `traces.json` — rather than GetTrace's OTLP proto-JSON,
+//! whose typed `AnyValue` trees are several times larger and costlier to read in the browser.
+//!
+//! Answers over 1 KiB are gzip-compressed when the client accepts it (a skeleton shrinks
+//! about 3×); errors are MLflow's JSON errors (`RESOURCE_DOES_NOT_EXIST` for an unknown
+//! trace, `INVALID_PARAMETER_VALUE` naming the bad field).
 
+use crate::error::ApiError;
+use crate::rest::params::Params;
+use crate::rest::traces::trace_not_found;
 use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use clew_model::json::rest::trace_info_to_proto_value;
+use clew_model::json::span_dict::span_to_dict;
+use clew_model::{Span, SpanId};
+use clew_store::SpanSkeleton;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
+/// Most spans one `spans` call returns: the view asks for the selected span and its
+/// neighbours, so a bound keeps one request from decoding a whole giant trace.
+pub const MAX_SPANS_PER_CALL: usize = 200;
+/// Most span ids one `search` answer lists (`truncated` says when more matched).
+pub const MAX_SEARCH_MATCHES: usize = 10_000;
+/// Longest search text accepted.
+pub const MAX_SEARCH_CHARS: usize = 1_000;
+/// Answers smaller than this go out uncompressed (gzip would not pay for its header).
+const COMPRESS_MIN_BYTES: usize = 1024;
+
+/// The trace view's endpoints.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ajax-api/clew/traces/{trace_id}/skeleton", get(skeleton))
+        .route("/ajax-api/clew/traces/{trace_id}/spans", get(spans).post(spans))
+        .route("/ajax-api/clew/traces/{trace_id}/search", get(search))
+}
+
+/// `GET /ajax-api/clew/traces/{trace_id}/skeleton`.
+async fn skeleton(State(state): State<AppState>, Path(trace_id): Path<String>, headers: HeaderMap) -> Response {
+    let answer = async {
+        let (info, spans) = state.store.get_trace_skeleton(&trace_id).await?.ok_or_else(|| trace_not_found(&trace_id))?;
+        let info = serde_json::to_string(&trace_info_to_proto_value(&info))
+            .map_err(|e| ApiError::internal(format!("could not encode the trace info: {e}")))?;
+        let mut body = String::with_capacity(info.len() + spans.len() * 48 + 256);
+        body.push_str("{\"trace_info\":");
+        body.push_str(&info);
+        body.push_str(",\"skeleton\":");
+        write_skeleton(&mut body, &spans);
+        body.push('}');
+        Ok::<_, ApiError>(body.into_bytes())
+    }
+    .await;
+    respond(answer, &headers)
+}
+
+/// `GET|POST /ajax-api/clew/traces/{trace_id}/spans`: ids as `ids=a,b,c` (or repeated `ids`,
+/// or `span_ids`), or a JSON body `{"ids": [...]}`.
+async fn spans(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    let answer = async {
+        let ids = requested_span_ids(&params)?;
+        // get_spans answers an empty list for an unknown trace; the view needs to tell the two apart.
+        if state.store.get_trace_info(&trace_id).await?.is_none() {
+            return Err(trace_not_found(&trace_id));
+        }
+        let spans = state.store.get_spans(&trace_id, &ids).await?;
+        let body = json!({"spans": spans.iter().map(span_to_dict).collect::<Vec<_>>()});
+        serde_json::to_vec(&body).map_err(|e| ApiError::internal(format!("could not encode the spans: {e}")))
+    }
+    .await;
+    respond(answer, &headers)
+}
+
+/// The span ids of a `spans` request, each checked to be 16 hex digits, at most
+/// [`MAX_SPANS_PER_CALL`], duplicates dropped.
+fn requested_span_ids(params: &Params) -> Result<Vec<String>, ApiError> {
+    let field = if params.has("span_ids") { "span_ids" } else { "ids" };
+    let raw = params.string_list(field)?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw.iter().flat_map(|item| item.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        if SpanId::from_hex(id).is_err() {
+            return Err(ApiError::invalid(format!(
+                "Invalid value for parameter '{field}': '{}' is not a span id (16 hex digits)",
+                id.chars().take(40).collect::<String>()
+            )));
+        }
+        let id = id.to_ascii_lowercase();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(ApiError::invalid(format!("Missing value for required parameter '{field}' (comma-separated span ids)")));
+    }
+    if ids.len() > MAX_SPANS_PER_CALL {
+        return Err(ApiError::invalid(format!(
+            "Invalid value for parameter '{field}': {} span ids given, at most {MAX_SPANS_PER_CALL} are allowed per call",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+/// `GET /ajax-api/clew/traces/{trace_id}/search?q=text`: scans the one trace's spans.
+async fn search(State(state): State<AppState>, Path(trace_id): Path<String>, headers: HeaderMap, params: Params) -> Response {
+    let answer = async {
+        let query = params.string("q")?.unwrap_or_default();
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(ApiError::invalid("Missing value for required parameter 'q' (the text to find)"));
+        }
+        if query.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ApiError::invalid(format!(
+                "Invalid value for parameter 'q': longer than {MAX_SEARCH_CHARS} characters"
+            )));
+        }
+        let trace = state.store.get_trace(&trace_id).await?.ok_or_else(|| trace_not_found(&trace_id))?;
+        let needle = query.to_lowercase();
+        let mut matches = Vec::new();
+        let mut truncated = false;
+        for span in &trace.data.spans {
+            if span_contains(span, &needle) {
+                if matches.len() == MAX_SEARCH_MATCHES {
+                    truncated = true;
+                    break;
+                }
+                matches.push(span.span_id.to_hex());
+            }
+        }
+        serde_json::to_vec(&json!({"span_ids": matches, "truncated": truncated}))
+            .map_err(|e| ApiError::internal(format!("could not encode the answer: {e}")))
+    }
+    .await;
+    respond(answer, &headers)
+}
+
+/// Whether the span's name, an attribute key or value, or an event's name or attribute holds
+/// `needle` (lowercase). Attribute values are JSON text: they are matched after decoding, so
+/// escapes (`\"`, `\n`, `\u00e9`) neither hide a match nor make one up.
+fn span_contains(span: &Span, needle: &str) -> bool {
+    if contains_folded(&span.name, needle) || contains_folded(&span.status.description, needle) {
+        return true;
+    }
+    let attributes = span.attributes.iter().any(|(key, text)| {
+        contains_folded(key, needle)
+            || match serde_json::from_str::<Value>(text) {
+                Ok(value) => value_contains(&value, needle),
+                Err(_) => contains_folded(text, needle),
+            }
+    });
+    attributes
+        || span.events.iter().any(|event| {
+            contains_folded(&event.name, needle)
+                || event.attributes.iter().any(|(key, value)| contains_folded(key, needle) || value_contains(value, needle))
+        })
+}
+
+fn value_contains(value: &Value, needle: &str) -> bool {
+    match value {
+        Value::String(s) => {
+            // Stream chunks and tool arguments are JSON inside a string: match their text too.
+            contains_folded(s, needle)
+        }
+        Value::Array(items) => items.iter().any(|v| value_contains(v, needle)),
+        Value::Object(map) => map.iter().any(|(k, v)| contains_folded(k, needle) || value_contains(v, needle)),
+        Value::Number(n) => n.to_string().contains(needle),
+        Value::Bool(b) => needle == if *b { "true" } else { "false" },
+        Value::Null => false,
+    }
+}
+
+/// Case-insensitive substring test (`needle` already lowercase); the ASCII fast path avoids
+/// allocating for the common case.
+fn contains_folded(haystack: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        if n.len() > h.len() {
+            return false;
+        }
+        return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(needle)
+}
+
+/// Appends the columnar skeleton object (see the module docs) to `out`.
+fn write_skeleton(out: &mut String, spans: &[SpanSkeleton]) {
+    let index: HashMap<&str, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id.as_str(), i)).collect();
+    let start_ns = spans.iter().map(|s| s.start_time_ns).min().unwrap_or(0);
+    let mut name_table: Vec<&str> = Vec::new();
+    let mut name_index: HashMap<&str, usize> = HashMap::new();
+    let mut type_table: Vec<&str> = Vec::new();
+    let mut type_index: HashMap<&str, usize> = HashMap::new();
+    let _ = write!(out, "{{\"count\":{},\"start_ns\":\"{start_ns}\",\"ids\":\"", spans.len());
+    for span in spans {
+        out.push_str(&span.span_id);
+    }
+    out.push_str("\",\"parents\":[");
+    push_list(out, spans.iter().map(|s| {
+        s.parent_id.as_deref().and_then(|p| index.get(p)).map_or(-1, |&i| i as i64)
+    }));
+    out.push_str("],\"names\":[");
+    let names: Vec<i64> = spans
+        .iter()
+        .map(|s| {
+            *name_index.entry(s.name.as_str()).or_insert_with(|| {
+                name_table.push(s.name.as_str());
+                name_table.len() - 1
+            }) as i64
+        })
+        .collect();
+    push_list(out, names.into_iter());
+    out.push_str("],\"name_table\":");
+    out.push_str(&serde_json::to_string(&name_table).unwrap_or_else(|_| "[]".into()));
+    out.push_str(",\"types\":[");
+    let types: Vec<i64> = spans
+        .iter()
+        .map(|s| {
+            let t = s.span_type.as_deref().unwrap_or("");
+            *type_index.entry(t).or_insert_with(|| {
+                type_table.push(t);
+                type_table.len() - 1
+            }) as i64
+        })
+        .collect();
+    push_list(out, types.into_iter());
+    out.push_str("],\"type_table\":");
+    out.push_str(&serde_json::to_string(&type_table).unwrap_or_else(|_| "[]".into()));
+    out.push_str(",\"status\":\"");
+    for span in spans {
+        out.push(match span.status_code.as_str() {
+            "OK" => 'O',
+            "ERROR" => 'E',
+            _ => 'U',
+        });
+    }
+    out.push_str("\",\"start_us\":[");
+    push_list(out, spans.iter().map(|s| (s.start_time_ns - start_ns) / 1_000));
+    out.push_str("],\"duration_us\":[");
+    push_list(
+        out,
+        spans.iter().map(|s| match s.end_time_ns {
+            // Rounded up, so a 300 ns span is not drawn as taking no time at all.
+            Some(end) if end >= s.start_time_ns => (end - s.start_time_ns + 999) / 1_000,
+            Some(_) => 0,
+            None => -1,
+        }),
+    );
+    out.push_str("]}");
+}
+
+fn push_list(out: &mut String, values: impl Iterator<Item = i64>) {
+    let mut first = true;
+    for value in values {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// A JSON answer (gzip-compressed when the client accepts it and it is worth it) or the
+/// MLflow JSON error.
+fn respond(answer: Result<Vec<u8>, ApiError>, request_headers: &HeaderMap) -> Response {
+    let body = match answer {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    let accepts_gzip = request_headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            // `gzip;q=0` is a refusal.
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !refused
+        });
+    let mut headers = vec![
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    let body = if accepts_gzip && body.len() >= COMPRESS_MIN_BYTES {
+        match gzip(&body) {
+            Some(compressed) => {
+                headers.push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+                compressed
+            }
+            None => body,
+        }
+    } else {
+        body
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// Fast gzip: the skeleton of a giant trace is megabytes, and level 1 gets most of the gain
+/// (ids and small integers) in a fraction of the time of the default level.
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
 }
