@@ -38,6 +38,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   let requestSeq = 0;
   let pollTimer = null;
   let lastLoaded = 0;
+  let lastSignature = "";
 
   // ---- layout ----
   const header = experimentHeader(experimentId, "traces");
@@ -211,6 +212,11 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       totalCount += newIds.size;
       header.setCount(totalCount);
     }
+    // A poll that changed nothing leaves the DOM alone (no flicker, hover and focus kept).
+    const signature = JSON.stringify(answer.traces || []);
+    const unchanged = poll && signature === lastSignature;
+    lastSignature = signature;
+    if (unchanged) return;
     rows = fresh;
     nextToken = answer.next_page_token || null;
     pageTokens = pageTokens.slice(0, pageIndex + 1);
@@ -379,6 +385,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   }
 
   function refreshRow(row) {
+    lastSignature = "";
     const old = tbody.querySelector(`tr[data-trace-id="${CSS.escape(row.traceId)}"]`);
     if (old) old.replaceWith(renderRow(row, false));
     void loadFacetsQuietly();
