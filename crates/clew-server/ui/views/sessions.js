@@ -6,6 +6,9 @@ import { icon } from "../lib/icons.js";
 import { experimentSessions, getExperiment } from "../api.js";
 import { experimentHeader, errorBox, loadingBox, stateBadge } from "./common.js";
 
+/** Turns shown per session before "show more". */
+const MAX_TURNS_SHOWN = 4;
+
 export function mountSessions(container, { experimentId, params, onExperiment }) {
   let destroyed = false;
   let sessions = [];
@@ -94,7 +97,23 @@ export function mountSessions(container, { experimentId, params, onExperiment })
             href: `#/experiments/${encodeURIComponent(experimentId)}/traces?q=${encodeURIComponent(`metadata.\`mlflow.trace.session\` = '${session.session_id.replace(/'/g, "''")}'`)}`,
             title: "Show these traces in the table",
           }, "Traces", icon("chevronRight", 12)))),
-      h("ol.turns", {}, session.turns.map((turn, i) => renderTurn(turn, i))));
+      renderTurns(session));
+  }
+
+  /** Long sessions show their first turns and a button for the rest. */
+  function renderTurns(session) {
+    const list = h("ol.turns");
+    const shown = session.turns.length > MAX_TURNS_SHOWN + 1 ? MAX_TURNS_SHOWN : session.turns.length;
+    list.append(...session.turns.slice(0, shown).map((turn, i) => renderTurn(turn, i)));
+    if (shown < session.turns.length) {
+      const rest = session.turns.length - shown;
+      const more = h("li.turn-more", {},
+        h("button.btn.btn-ghost.btn-small", { testid: "session-more", onclick: () => {
+          more.replaceWith(...session.turns.slice(shown).map((turn, i) => renderTurn(turn, shown + i)));
+        } }, `Show ${rest} more turn${rest === 1 ? "" : "s"}`));
+      list.append(more);
+    }
+    return list;
   }
 
   function renderTurn(turn, index) {
