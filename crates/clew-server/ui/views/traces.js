@@ -6,7 +6,7 @@
 // so a filtered view is a link; they are written with replaceState.
 import { h, formatDuration, formatNumber, formatRelative, formatTimestamp, previewText, truncate, shortId, copyText } from "../lib/format.js";
 import { icon } from "../lib/icons.js";
-import { traceRow, buildFilter, looksLikeFilter, SPAN_TYPES } from "../lib/traces.js";
+import { traceRow, buildFilter, looksLikeFilter, freeTextFilter, quote, SPAN_TYPES } from "../lib/traces.js";
 import { searchTraces, experimentFacets, getExperiment, deleteTraces, setTraceTag, deleteTraceTag } from "../api.js";
 import { experimentHeader, errorBox, confirmDialog, openPopover, stateBadge } from "./common.js";
 
@@ -39,6 +39,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   let pollTimer = null;
   let lastLoaded = 0;
   let lastSignature = "";
+  let cursor = -1; // the keyboard's row (index into the shown rows), -1 = none
 
   // ---- layout ----
   const header = experimentHeader(experimentId, "traces");
@@ -127,6 +128,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       header.element,
       h("div.toolbar", {},
         h("label.search.search-main", {}, icon("search"), searchInput, h("kbd", { title: "Press / to search" }, "/")),
+        h("button.btn.btn-ghost.btn-small", { testid: "search-help", title: "Filter syntax", onclick: (event) => openSyntaxHelp(event.currentTarget) }, "Syntax"),
       ),
       searchHint,
       searchError,
@@ -269,7 +271,11 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       const arrow = cell.querySelector(".sort-arrow");
       arrow.replaceChildren(active ? icon(sort.asc ? "arrowUp" : "arrowDown", 12) : "");
     }
+    const cursorId = tbody.querySelector("tr.cursor")?.dataset.traceId;
     tbody.replaceChildren(...rows.map((row) => renderRow(row, newIds.has(row.traceId))));
+    const trs = [...tbody.querySelectorAll("tr.trace-row")];
+    cursor = cursorId ? trs.findIndex((tr) => tr.dataset.traceId === cursorId) : -1;
+    if (cursor >= 0) trs[cursor].classList.add("cursor");
     updateSelection();
   }
 
@@ -307,14 +313,18 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
             const button = event.currentTarget;
             if (await copyText(row.traceId)) { button.classList.add("done"); setTimeout(() => button.classList.remove("done"), 900); }
           } }, icon("copy", 12)))),
-      h("td.col-name", { title: row.name }, row.name ? h("span.name-chip", {}, row.name) : h("span.muted", {}, "—")),
+      h("td.col-name", { title: row.name }, row.name
+        ? h("button.cell-filter.name-chip", { title: `Only traces named ${row.name}`, onclick: () => { query.name = row.name; ensureNameOption(row.name); nameSelect.value = row.name; reload(); } }, row.name)
+        : h("span.muted", {}, "—")),
       h("td.col-time", { title: formatTimestamp(row.requestTime) }, formatRelative(row.requestTime)),
       h("td.col-duration.num", {}, row.state === "IN_PROGRESS" && row.durationMs === null ? h("span.muted", {}, "running") : formatDuration(row.durationMs)),
       h("td.col-state", {}, stateBadge(row.state)),
       h("td.col-session", { title: row.session }, row.session
         ? h("a.session-link.mono", { href: `#/experiments/${encodeURIComponent(experimentId)}/sessions?session=${encodeURIComponent(row.session)}` }, truncate(row.session, 24))
         : h("span.muted", {}, "—")),
-      h("td.col-user", { title: row.user }, row.user || h("span.muted", {}, "—")),
+      h("td.col-user", { title: row.user }, row.user
+        ? h("button.cell-filter", { title: `Only traces of ${row.user}`, onclick: () => addClause(`metadata.\`mlflow.trace.user\` = ${quote(row.user)}`) }, row.user)
+        : h("span.muted", {}, "—")),
       h("td.col-tokens.num", { title: tokens ? `input ${tokens.input ?? "?"} · output ${tokens.output ?? "?"} · total ${tokens.total ?? "?"}` : "" },
         tokens && tokens.total !== null ? formatNumber(tokens.total, true) : h("span.muted", {}, "—")),
       h("td.col-tags.no-nav", {}, renderTags(row)),
@@ -457,6 +467,62 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
           h("pre", {}, "clew demo   # writes example traces to ./clew.db"))));
   }
 
+  /** ANDs a clause onto the search box (free text becomes its filter form first). */
+  function addClause(clause) {
+    const text = searchInput.value.trim();
+    const base = !text ? "" : looksLikeFilter(text) ? text : freeTextFilter(text);
+    if (base.includes(clause)) return;
+    searchInput.value = base ? `${base} AND ${clause}` : clause;
+    query.search = searchInput.value;
+    updateSearchHint();
+    reload();
+  }
+
+  function ensureNameOption(name) {
+    if (![...nameSelect.options].some((o) => o.value === name)) nameSelect.append(h("option", { value: name }, name));
+  }
+
+  function openSyntaxHelp(anchor) {
+    popover?.close();
+    const examples = [
+      ["trace.status = 'ERROR'", "failed traces"],
+      ["trace.execution_time_ms > 1000", "slower than a second"],
+      ["span.type = 'RETRIEVER'", "with a retriever span"],
+      ["span.name LIKE 'chat%'", "a span name pattern"],
+      ["tags.env = 'prod'", "by tag"],
+      ["metadata.`mlflow.trace.user` = 'alice'", "by user"],
+      ["trace.text ILIKE '%refund%'", "span content (what plain text does)"],
+      ["feedback.correctness = 'yes'", "by assessment"],
+    ];
+    popover = openPopover(anchor, [
+      h("div.popover-title", {}, "Search syntax"),
+      h("p.help-text", {}, "Plain words search the content of every span. A filter is comparisons joined by AND; quote values with single quotes."),
+      h("div.examples", {}, examples.map(([filter, what]) =>
+        h("button.example", { onclick: () => { searchInput.value = filter; query.search = filter; updateSearchHint(); popover?.close(); reload(); } },
+          h("code", {}, filter), h("span.muted", {}, what)))),
+    ], { testid: "search-help-popover", onClose: () => { popover = null; } });
+  }
+
+  // Keyboard: j/k or arrows move through rows, Enter or o opens, x selects.
+  function moveCursor(delta) {
+    const trs = [...tbody.querySelectorAll("tr.trace-row")];
+    if (!trs.length) return;
+    cursor = Math.max(0, Math.min(trs.length - 1, cursor + delta));
+    trs.forEach((tr, i) => tr.classList.toggle("cursor", i === cursor));
+    trs[cursor].scrollIntoView({ block: "nearest" });
+  }
+  const onKey = (event) => {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || popover || document.querySelector("dialog[open]")) return;
+    if (target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const trs = tbody.querySelectorAll("tr.trace-row");
+    if (event.key === "j" || event.key === "ArrowDown") { event.preventDefault(); moveCursor(1); }
+    else if (event.key === "k" || event.key === "ArrowUp") { event.preventDefault(); moveCursor(-1); }
+    else if ((event.key === "Enter" || event.key === "o") && trs[cursor]) { event.preventDefault(); location.hash = traceHref(trs[cursor].dataset.traceId); }
+    else if (event.key === "x" && trs[cursor]) { event.preventDefault(); trs[cursor].querySelector('[data-testid="row-select"]')?.click(); }
+  };
+  document.addEventListener("keydown", onKey);
+
   function clearFilters() {
     Object.assign(query, { search: "", state: "", spanType: "", name: "", tag: "", time: "" });
     searchInput.value = "";
@@ -542,6 +608,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       stopPolling();
       popover?.close();
       document.removeEventListener("visibilitychange", onVisibility);
+      document.removeEventListener("keydown", onKey);
     },
   };
 }
