@@ -21,18 +21,21 @@ def main(out_path: str, names: list[str]) -> None:
     import mlflow
 
     from fake_providers import FakeProviderServer
+    from lc_scenarios import LC_ORACLE_SCENARIOS, LC_SCENARIOS
     from scenarios import ORACLE_SCENARIOS, SCENARIOS
     from span_summary import summarize_trace
 
     mlflow.openai.autolog()
     mlflow.anthropic.autolog()
+    mlflow.langchain.autolog()
+    scenarios = {**SCENARIOS, **LC_SCENARIOS}
     results = {}
     with FakeProviderServer() as server:
         last_id = None
-        for name in names or ORACLE_SCENARIOS:
+        for name in names or ORACLE_SCENARIOS + LC_ORACLE_SCENARIOS:
             started = time.time()
             try:
-                SCENARIOS[name](server)
+                scenarios[name](server)
             except Exception:
                 pass  # error scenarios raise on purpose; the span is what matters
             mlflow.flush_trace_async_logging()

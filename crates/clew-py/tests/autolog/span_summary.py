@@ -51,7 +51,21 @@ def summarize_span(span: Any, names_by_id: dict) -> dict:
 
 
 def summarize_trace(trace: Any) -> list[dict]:
-    """Spans of ``trace`` in start order, as plain JSON-able dicts."""
-    spans = sorted(trace.data.spans, key=lambda s: s.start_time_ns)
+    """Spans of ``trace`` as plain JSON-able dicts, in a canonical order.
+
+    Ordered by the path of span names from the root, then start time, so that
+    spans of parallel branches (whose start order varies) line up between runs.
+    """
+    spans = list(trace.data.spans)
+    by_id = {s.span_id: s for s in spans}
+
+    def path(span) -> tuple:
+        names = []
+        while span is not None:
+            names.append(span.name)
+            span = by_id.get(span.parent_id)
+        return tuple(reversed(names))
+
+    spans.sort(key=lambda s: (path(s), s.start_time_ns))
     names = {s.span_id: s.name for s in spans}
     return [summarize_span(s, names) for s in spans]
