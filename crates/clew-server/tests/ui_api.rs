@@ -377,3 +377,24 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_basic_auth_the_browser_is_asked_for_credentials_and_then_the_ui_loads() {
+    use base64::Engine;
+    let config = clew_server::ServerConfig {
+        basic_auth: Some(("ui".into(), "pw".into())),
+        ..rest_support::test_config()
+    };
+    let server = TestServer::start_with(config).await;
+    let page = server.get("/").await;
+    assert_eq!(page.status, 401);
+    let challenge = page.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Basic"), "browsers prompt only for a Basic challenge: {challenge:?}");
+
+    let credentials = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ui:pw"));
+    for path in ["/", "/static/app.js", "/ajax-api/clew/experiments"] {
+        let answer = server.send(reqwest::Method::GET, path, None, &[("Authorization", credentials.as_str())]).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    }
+    server.stop().await.unwrap();
+}

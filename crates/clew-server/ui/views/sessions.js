@@ -3,7 +3,7 @@
 // turn linking to its trace. `?session=<id>` opens the view scrolled to that session.
 import { h, formatDuration, formatNumber, formatRelative, formatTimestamp, previewText, truncate, shortId } from "../lib/format.js";
 import { icon } from "../lib/icons.js";
-import { experimentSessions, getExperiment } from "../api.js";
+import { experimentSessions, experimentFacets, getExperiment } from "../api.js";
 import { experimentHeader, errorBox, loadingBox, stateBadge } from "./common.js";
 
 /** Turns shown per session before "show more". */
@@ -50,6 +50,8 @@ export function mountSessions(container, { experimentId, params, onExperiment })
       if (destroyed) return;
       header.setName(experiment.name);
       onExperiment?.(experiment);
+      const facets = await experimentFacets(experimentId);
+      if (!destroyed) header.setCount(facets.trace_count);
     } catch { /* the list shows the error */ }
   }
 
