@@ -250,6 +250,59 @@ impl LiveSpan {
         });
     }
 
+    /// Sets one attribute from JSON text that is already serialised (for language bindings,
+    /// which serialise their own values). Reserved `mlflow.*` keys go to their fields.
+    pub fn set_attribute_json(&self, key: impl Into<String>, json_text: impl Into<CompactString>) {
+        if self.inner.is_some() {
+            let (key, text) = (key.into(), json_text.into());
+            self.with_state(|s| s.put_attribute(key, text));
+        }
+    }
+
+    /// The inputs as JSON text, if set.
+    pub fn inputs_json(&self) -> Option<String> {
+        self.inner.as_ref().and_then(|i| i.state.lock().inputs.as_ref().map(|t| t.to_string()))
+    }
+
+    /// The outputs as JSON text, if set.
+    pub fn outputs_json(&self) -> Option<String> {
+        self.inner.as_ref().and_then(|i| i.state.lock().outputs.as_ref().map(|t| t.to_string()))
+    }
+
+    /// Whether outputs were set (cheaper than [`LiveSpan::outputs_json`]).
+    pub fn has_outputs(&self) -> bool {
+        self.inner.as_ref().is_some_and(|i| i.state.lock().outputs.is_some())
+    }
+
+    /// The user attributes (key, JSON text) in first-set order; the reserved `mlflow.*`
+    /// attributes (inputs, outputs, type, function name) are read with their own getters.
+    pub fn attributes_json(&self) -> Vec<(String, String)> {
+        match &self.inner {
+            Some(i) => i.state.lock().attributes.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The recorded `mlflow.spanFunctionName`, if any.
+    pub fn function_name(&self) -> Option<String> {
+        self.inner.as_ref().and_then(|i| i.state.lock().function_name.as_ref().map(|n| n.to_string()))
+    }
+
+    /// The events added so far.
+    pub fn events(&self) -> Vec<SpanEvent> {
+        self.inner.as_ref().map(|i| i.state.lock().events.clone()).unwrap_or_default()
+    }
+
+    /// Start time (ns since the epoch); `None` for a no-op span.
+    pub fn start_time_ns(&self) -> Option<i64> {
+        self.inner.as_ref().map(|i| i.state.lock().start_time_ns)
+    }
+
+    /// End time (ns since the epoch) once ended.
+    pub fn end_time_ns(&self) -> Option<i64> {
+        self.inner.as_ref().and_then(|i| i.state.lock().end_time_ns)
+    }
+
     /// Changes the span type.
     pub fn set_span_type(&self, span_type: impl Into<SpanType>) {
         let span_type = span_type.into();
