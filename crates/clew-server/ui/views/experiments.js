@@ -67,6 +67,10 @@ export function mountExperiments(container) {
       h("tbody", {}, rows)));
   }
 
+  // Counts follow new traces while the tab is visible (the list is one cheap request).
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible" && experiments.length) void load();
+  }, 10_000);
   void load();
-  return { destroy() { destroyed = true; } };
+  return { destroy() { destroyed = true; clearInterval(timer); } };
 }

@@ -39,6 +39,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   let pollTimer = null;
   let lastLoaded = 0;
   let lastSignature = "";
+  let missing = null; // the 404 when the experiment does not exist
   let cursor = -1; // the keyboard's row (index into the shown rows), -1 = none
 
   // ---- layout ----
@@ -227,7 +228,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     selected = new Set([...selected].filter((id) => rows.some((r) => r.traceId === id)));
     renderBody(newIds);
     updatePager();
-    if (!rows.length) showState(emptyState()); else showState(null);
+    if (!rows.length) showState(missing ? notFoundBox() : emptyState()); else showState(null);
     if (!poll) tableWrap.scrollTop = 0;
   }
 
@@ -242,7 +243,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       nameSelect.replaceChildren(h("option", { value: "" }, "Any name"), ...[...names].sort().map((n) => h("option", { value: n }, n)));
       nameSelect.value = query.name;
       tagKeys.replaceChildren(...(facets.tag_keys || []).map((k) => h("option", { value: `${k}=` })));
-      if (!rows.length && !loading && !hasFilters()) showState(emptyState());
+      if (!rows.length && !loading && !hasFilters() && !missing) showState(emptyState());
     } catch { /* the header stays without a count; the table shows the real error */ }
   }
 
@@ -255,9 +256,11 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     } catch (error) {
       if (destroyed) return;
       if (error.status === 404) {
+        missing = error;
         header.setName("Experiment not found");
-        showState(errorBox(error));
+        showState(notFoundBox());
         stopPolling();
+        updateLive();
       }
     }
   }
@@ -447,6 +450,13 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       : h("span", {}, "Free text: searches inputs, outputs and attributes of every span · press Enter"));
   }
 
+  function notFoundBox() {
+    return h("div.empty-state", { testid: "not-found" },
+      h("h3", {}, "Experiment not found"),
+      h("p", {}, missing?.message || `There is no experiment with id ${experimentId}.`),
+      h("a.btn", { href: "#/experiments" }, "All experiments"));
+  }
+
   function emptyState() {
     if (hasFilters()) {
       return h("div.empty-state", { testid: "empty-state" },
@@ -565,6 +575,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
 
   // ---- live updates ----
   function pollBlocked() {
+    if (missing) return "stopped: the experiment does not exist";
     if (document.visibilityState !== "visible") return "paused while the tab is hidden";
     if (!isDefaultView()) return "paused: live updates follow the first page, newest first";
     if (popover || document.querySelector("dialog[open]")) return "paused while editing";
