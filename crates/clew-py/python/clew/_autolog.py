@@ -117,9 +117,12 @@ def start_span(name: str, span_type: str, inputs: Any = None, attributes: Option
     import clew
 
     def start():
+        # MLflow's autolog spans are children of the active span (OTel context); the parent
+        # is passed explicitly so that holds whatever start_span_no_context does without one.
+        parent = parent_span if parent_span is not None else clew.get_current_active_span()
         kwargs = dict(name=name, span_type=span_type, inputs=inputs, attributes=attributes)
-        if parent_span is not None:
-            kwargs["parent_span"] = parent_span
+        if parent is not None:
+            kwargs["parent_span"] = parent
         return clew.start_span_no_context(**kwargs)
 
     return guarded(f"starting span {name!r}", start)

@@ -165,7 +165,7 @@ class _AnthropicTracer(al.CallTracer):
                 result,
                 isinstance(result, AsyncStream),
                 lambda index, event: al.add_chunk_event(span, index, event),
-                lambda events: self._finish(span, inputs, rebuild_message(events)),
+                lambda events: self._finish(span, inputs, al.guarded("rebuilding a streamed message", rebuild_message, events)),
                 lambda exc: self._fail(span, inputs, exc),
             )
             if not hooked:

@@ -258,18 +258,20 @@ class _OpenAITracer(al.CallTracer):
             def on_chunk(index, chunk):
                 al.add_chunk_event(span, index, chunk)
 
-            def on_done(chunks):
-                output = None
-                if chunks:
-                    if is_responses:
-                        output = _rebuild_responses_output(chunks)
-                    elif getattr(chunks[0], "object", None) == "text_completion":
-                        output = _rebuild_completion_text(chunks)
-                    else:
-                        output = _rebuild_chat_completion(chunks)
-                self._finish(span, inputs, output)
+            def rebuild(chunks):
+                if not chunks:
+                    return None
+                if is_responses:
+                    return _rebuild_responses_output(chunks)
+                if getattr(chunks[0], "object", None) == "text_completion":
+                    return _rebuild_completion_text(chunks)
+                return _rebuild_chat_completion(chunks)
 
-            hooked = al.hook_sdk_stream(parsed, isinstance(parsed, AsyncStream), on_chunk, on_done, lambda e: al.end_span_with_error(span, e))
+            def on_done(chunks):
+                # A result that cannot be rebuilt still ends the span (without outputs).
+                self._finish(span, inputs, al.guarded("rebuilding a streamed result", rebuild, chunks))
+
+            hooked = al.hook_sdk_stream(parsed, isinstance(parsed, AsyncStream), on_chunk, on_done, lambda e: self._fail(span, inputs, e))
             if not hooked:
                 self._finish(span, inputs, None)
             return result
@@ -281,8 +283,14 @@ class _OpenAITracer(al.CallTracer):
         al.guarded("setting OpenAI span attributes", _set_result_attributes, span, inputs, output)
         span.end(outputs=output)
 
+    @staticmethod
+    def _fail(span, inputs, exc):
+        # MLflow names the requested model on failed calls too.
+        al.guarded("setting the model attribute", al.set_model_from_inputs, span, inputs)
+        al.end_span_with_error(span, exc)
+
     def on_error(self, state, exc):
-        al.end_span_with_error(state[0], exc)
+        self._fail(state[0], state[1], exc)
 
 
 def _install() -> None:
