@@ -59,7 +59,8 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     oninput: () => updateSearchHint(),
   });
   const searchHint = h("div.search-hint", { testid: "search-mode" });
-  const searchError = h("div.search-error", { testid: "search-error", role: "alert", hidden: true });
+  // The error box exists only while there is an error (tests and screen readers see no empty alert).
+  const searchErrorSlot = h("div.search-error-slot");
 
   const select = (testid, label, options, value, onchange) => {
     const el = h("select.select", { testid, "aria-label": label, onchange: () => onchange(el.value) },
@@ -132,7 +133,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
         h("button.btn.btn-ghost.btn-small", { testid: "search-help", title: "Filter syntax", onclick: (event) => openSyntaxHelp(event.currentTarget) }, "Syntax"),
       ),
       searchHint,
-      searchError,
+      searchErrorSlot,
       h("div.filters", {},
         icon("filter", 14),
         stateSelect, spanTypeSelect, nameSelect, tagInput, tagKeys, timeSelect, clearButton,
@@ -336,15 +337,17 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   }
 
   function renderTags(row) {
+    // Every user tag is in the row (the cell fades out what does not fit; its title lists all).
     const entries = Object.entries(row.tags);
-    const chips = entries.slice(0, 1).map(([k, v]) =>
+    const chips = entries.slice(0, 12).map(([k, v]) =>
       h("button.tag-chip", { testid: "tag-chip", dataset: { tagKey: k }, title: `${k} = ${v}\nClick to filter by this tag`,
         onclick: () => { query.tag = `${k}=${v}`; tagInput.value = query.tag; reload(); } },
         h("span.tag-text", {}, v !== "" ? `${k}=${v}` : k)));
-    const more = entries.length > 1 ? h("span.tag-more", { title: entries.slice(1).map(([k, v]) => `${k} = ${v}`).join("\n") }, `+${entries.length - 1}`) : null;
-    const add = h("button.icon-button.tag-add", { testid: "tag-add", title: "Edit tags", "aria-label": "Edit tags",
+
+    const add = h("button.icon-button.tag-edit", { testid: "tag-editor", title: "Edit tags", "aria-label": "Edit tags",
       onclick: (event) => openTagEditor(row, event.currentTarget) }, icon("tag", 13));
-    return h("div.tags", {}, chips, more, add);
+    const title = entries.map(([k, v]) => `${k} = ${v}`).join("\n");
+    return h("div.tags", {}, h("div.tag-chips", { title, class: entries.length > 1 ? "fade" : "" }, chips), add);
   }
 
   function openTagEditor(row, anchor) {
@@ -372,7 +375,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
           } }, icon("x", 12)))) : [h("div.muted.small", {}, "No tags yet.")]));
     };
     drawList();
-    const form = h("form.tag-form", { onsubmit: async (event) => {
+    const form = h("form.tag-form", { hidden: true, onsubmit: async (event) => {
       event.preventDefault();
       const key = keyInput.value.trim();
       if (!key) { fail(new Error("A tag needs a key.")); keyInput.focus(); return; }
@@ -390,11 +393,17 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
         keyInput.focus();
       } catch (e) { fail(e); } finally { saveButton.disabled = false; }
     } }, keyInput, valueInput, saveButton);
+    // The form opens with "Add tag", so the list reads calmly and Enter in it adds one more.
+    const addButton = h("button.btn.btn-ghost.btn-small.tag-add-button", { testid: "tag-add", type: "button", onclick: () => {
+      form.hidden = false;
+      addButton.hidden = true;
+      keyInput.focus();
+    } }, icon("plus", 13), "Add tag");
     popover = openPopover(anchor, [
       h("div.popover-title", {}, icon("tag", 14), "Tags", h("span.mono.muted", { title: row.traceId }, shortId(row.traceId, 14))),
-      list, form, error,
-    ], { testid: "tag-editor", onClose: () => { popover = null; } });
-    keyInput.focus();
+      list, addButton, form, error,
+    ], { testid: "tag-popover", onClose: () => { popover = null; } });
+    addButton.focus();
   }
 
   function refreshRow(row) {
@@ -436,8 +445,9 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
   }
 
   function showSearchError(message) {
-    searchError.hidden = !message;
-    searchError.replaceChildren(...(message ? [icon("alert", 14), h("span", {}, message)] : []));
+    searchErrorSlot.replaceChildren(...(message
+      ? [h("div.search-error", { testid: "search-error", role: "alert" }, icon("alert", 14), h("span", {}, message))]
+      : []));
     searchInput.classList.toggle("invalid", Boolean(message));
   }
 
