@@ -172,24 +172,44 @@ async fn search(State(state): State<AppState>, Path(trace_id): Path<String>, hea
 }
 
 /// Whether the span's name, an attribute key or value, or an event's name or attribute holds
-/// `needle` (lowercase). Attribute values are JSON text: they are matched after decoding, so
-/// escapes (`\"`, `\n`, `\u00e9`) neither hide a match nor make one up.
+/// `needle` (lowercase). Attribute values are JSON text, matched as decoded text so escapes
+/// (`\"`, `\n`, `\u00e9`) neither hide a match nor make one up; see [`json_text_contains`].
 fn span_contains(span: &Span, needle: &str) -> bool {
     if contains_folded(&span.name, needle) || contains_folded(&span.status.description, needle) {
         return true;
     }
-    let attributes = span.attributes.iter().any(|(key, text)| {
-        contains_folded(key, needle)
-            || match serde_json::from_str::<Value>(text) {
-                Ok(value) => value_contains(&value, needle),
-                Err(_) => contains_folded(text, needle),
-            }
-    });
+    let plain = is_plain_needle(needle);
+    let attributes =
+        span.attributes.iter().any(|(key, text)| contains_folded(key, needle) || json_text_contains(text, needle, plain));
     attributes
         || span.events.iter().any(|event| {
             contains_folded(&event.name, needle)
                 || event.attributes.iter().any(|(key, value)| contains_folded(key, needle) || value_contains(value, needle))
         })
+}
+
+/// A needle JSON never escapes and that holds no JSON punctuation: its matches in decoded text
+/// are exactly its matches in the JSON text, save for false hits inside escape sequences.
+fn is_plain_needle(needle: &str) -> bool {
+    needle.chars().all(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '{' | '}' | '[' | ']' | ':' | ','))
+}
+
+/// Whether the decoded JSON text holds `needle`. A scan of the raw text decides most cases
+/// without parsing (giant traces are searched span by span); the text is parsed only when the
+/// needle is not plain or the raw hit may sit inside an escape sequence.
+fn json_text_contains(text: &str, needle: &str, plain: bool) -> bool {
+    if plain {
+        if !contains_folded(text, needle) {
+            return false;
+        }
+        if !text.contains('\\') {
+            return true;
+        }
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => value_contains(&value, needle),
+        Err(_) => contains_folded(text, needle),
+    }
 }
 
 fn value_contains(value: &Value, needle: &str) -> bool {
