@@ -317,9 +317,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
             const button = event.currentTarget;
             if (await copyText(row.traceId)) { button.classList.add("done"); setTimeout(() => button.classList.remove("done"), 900); }
           } }, icon("copy", 12)))),
-      h("td.col-name", { title: row.name }, row.name
-        ? h("button.cell-filter.name-chip", { title: `Only traces named ${row.name}`, onclick: () => { query.name = row.name; ensureNameOption(row.name); nameSelect.value = row.name; reload(); } }, row.name)
-        : h("span.muted", {}, "—")),
+      h("td.col-name", { title: row.name }, row.name ? h("span.name-chip", {}, row.name) : h("span.muted", {}, "—")),
       h("td.col-time", { title: formatTimestamp(row.requestTime) }, formatRelative(row.requestTime)),
       h("td.col-duration.num", {}, row.state === "IN_PROGRESS" && row.durationMs === null ? h("span.muted", {}, "running") : formatDuration(row.durationMs)),
       h("td.col-state", {}, stateBadge(row.state)),
@@ -327,7 +325,9 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
         ? h("a.session-link.mono", { href: `#/experiments/${encodeURIComponent(experimentId)}/sessions?session=${encodeURIComponent(row.session)}` }, truncate(row.session, 24))
         : h("span.muted", {}, "—")),
       h("td.col-user", { title: row.user }, row.user
-        ? h("button.cell-filter", { title: `Only traces of ${row.user}`, onclick: () => addClause(`metadata.\`mlflow.trace.user\` = ${quote(row.user)}`) }, row.user)
+        ? h("span.user-cell", {}, h("span.user-name", {}, row.user),
+          h("button.icon-button.cell-filter", { title: `Only traces of ${row.user}`, "aria-label": `Only traces of ${row.user}`,
+            onclick: () => addClause(`metadata.\`mlflow.trace.user\` = ${quote(row.user)}`) }, icon("filter", 11)))
         : h("span.muted", {}, "—")),
       h("td.col-tokens.num", { title: tokens ? `input ${tokens.input ?? "?"} · output ${tokens.output ?? "?"} · total ${tokens.total ?? "?"}` : "" },
         tokens && tokens.total !== null ? formatNumber(tokens.total, true) : h("span.muted", {}, "—")),
@@ -496,10 +496,6 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     query.search = searchInput.value;
     updateSearchHint();
     reload();
-  }
-
-  function ensureNameOption(name) {
-    if (![...nameSelect.options].some((o) => o.value === name)) nameSelect.append(h("option", { value: name }, name));
   }
 
   function openSyntaxHelp(anchor) {
