@@ -220,7 +220,10 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     const signature = JSON.stringify(answer.traces || []);
     const unchanged = poll && signature === lastSignature;
     lastSignature = signature;
-    if (unchanged) return;
+    if (unchanged) {
+      refreshTimes();
+      return;
+    }
     rows = fresh;
     nextToken = answer.next_page_token || null;
     pageTokens = pageTokens.slice(0, pageIndex + 1);
@@ -281,6 +284,16 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
     cursor = cursorId ? trs.findIndex((tr) => tr.dataset.traceId === cursorId) : -1;
     if (cursor >= 0) trs[cursor].classList.add("cursor");
     updateSelection();
+  }
+
+  /** Keeps "5m ago" true while the rows stay. */
+  function refreshTimes() {
+    const byId = new Map(rows.map((r) => [r.traceId, r]));
+    for (const tr of tbody.querySelectorAll("tr.trace-row")) {
+      const row = byId.get(tr.dataset.traceId);
+      const cell = tr.querySelector("td.col-time");
+      if (row && cell) cell.textContent = formatRelative(row.requestTime);
+    }
   }
 
   function traceHref(traceId) {
