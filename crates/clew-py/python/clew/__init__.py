@@ -100,3 +100,11 @@ __all__ = [
     "set_span_inputs", "set_span_output", "set_span_outputs", "set_trace_tag", "set_tracking_uri", "start_span",
     "start_span_no_context", "trace", "tracing", "update_current_trace",
 ]
+
+# Inside a Jupyter kernel, traces made in a cell are shown under it (clew.notebook; MLflow's
+# behaviour). Only checked when IPython is already loaded, so scripts pay nothing.
+if "IPython" in __import__("sys").modules:
+    try:
+        importlib.import_module("clew.notebook").install()
+    except Exception:  # display is a convenience; never fail the import over it
+        pass

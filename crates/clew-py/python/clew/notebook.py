@@ -738,12 +738,14 @@ class TraceDisplayHandler:
         shell.events.register("post_run_cell", self._post_run_cell)
         self.shell = shell
         COLLECTING = not self.disabled
+        _sdk_root_hook(_record_root_span)
 
     def unregister(self) -> None:
         global COLLECTING
         shell, self.shell = self.shell, None
         COLLECTING = False
         self.pending.clear()
+        _sdk_root_hook(None)
         if shell is None:
             return
         for name, cb in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
@@ -792,7 +794,8 @@ class TraceDisplayHandler:
                 return
             from IPython.display import display
 
-            bundle = {"text/plain": render_trace_text([t for t in traces if not isinstance(t, tuple)])}
+            bundle = {"text/plain": "\n".join(
+                f"Trace(trace_id={t[0]})" if isinstance(t, tuple) else render_trace_text(t) for t in traces)}
             if base:
                 bundle["text/html"] = iframe_html([_TupleTrace(t) if isinstance(t, tuple) else t
                                                    for t in traces], base)
@@ -842,6 +845,26 @@ def _flush_exports(timeout_hint: bool) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
+def _record_root_span(span: Any) -> None:
+    """Root-span hook: remember the new trace's id (the trace is read after the cell)."""
+    if COLLECTING:
+        try:
+            get_display_handler().display_traces((str(span.trace_id),))
+        except Exception:  # noqa: BLE001 - never break the traced code
+            _logger.debug("recording a trace for display failed", exc_info=True)
+
+
+def _sdk_root_hook(hook: Any) -> None:
+    """Install (or remove) the SDK's root-span hook for notebook display."""
+    tracing = sys.modules.get("clew.tracing")
+    setter = getattr(tracing, "_set_notebook_root_hook", None) if tracing is not None else None
+    if setter is not None:
+        try:
+            setter(hook)
+        except Exception:  # noqa: BLE001
+            _logger.debug("setting the root-span hook failed", exc_info=True)
+
+
 def get_display_handler() -> TraceDisplayHandler:
     """The process-wide display handler."""
     return TraceDisplayHandler.get_instance()
@@ -864,12 +887,20 @@ def install() -> bool:
 
 
 def on_trace_end(trace: Any) -> None:
-    """Called by the SDK when a trace finishes (a Trace, its id, or ``(id, experiment_id)``).
+    """Called by the SDK for each trace made in the process: a Trace, its id, or
+    ``(id, experiment_id)``.
 
-    A no-op unless a notebook hook is active, so it costs one global lookup outside notebooks.
+    The SDK may call it when the root span *starts* with just the id (cheapest: no Trace object
+    is built on the hot path); the hook reads the finished trace with ``clew.get_trace`` after
+    the cell, once queued exports are flushed. A no-op unless a notebook hook is active, so
+    outside notebooks it costs one global lookup.
     """
     if COLLECTING:
         get_display_handler().display_traces((trace,))
+
+
+#: Same function, for an SDK that reports traces when their root span starts.
+on_trace_start = on_trace_end
 
 
 def enable_notebook_display() -> None:
@@ -899,6 +930,7 @@ __all__ = [
     "iframe_html",
     "install",
     "on_trace_end",
+    "on_trace_start",
     "render_trace_html",
     "render_trace_text",
     "renderer_base_url",

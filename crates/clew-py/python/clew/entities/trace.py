@@ -156,20 +156,23 @@ class TraceInfo:
             return None
 
     def to_dict(self) -> dict:
+        """MLflow's ``TraceInfo.to_dict()`` (same keys, same order; empty maps left out)."""
         d: dict = {"trace_id": self.trace_id}
         if self.client_request_id is not None:
             d["client_request_id"] = self.client_request_id
         d["trace_location"] = self.trace_location.to_dict()
+        d["request_time"] = _timestamp_from_ms(self.request_time)
+        d["state"] = self.state.value
+        if self.trace_metadata:
+            d["trace_metadata"] = dict(self.trace_metadata)
+        if self.assessments:
+            d["assessments"] = [a.to_dictionary() if hasattr(a, "to_dictionary") else a for a in self.assessments]
+        if self.tags:
+            d["tags"] = dict(self.tags)
         if self.request_preview is not None:
             d["request_preview"] = self.request_preview
         if self.response_preview is not None:
             d["response_preview"] = self.response_preview
-        d["request_time"] = _timestamp_from_ms(self.request_time)
-        d["state"] = self.state.value
-        d["trace_metadata"] = dict(self.trace_metadata)
-        d["tags"] = dict(self.tags)
-        if self.assessments:
-            d["assessments"] = [a.to_dictionary() if hasattr(a, "to_dictionary") else a for a in self.assessments]
         if self.execution_duration is not None:
             d["execution_duration_ms"] = self.execution_duration
         return d
@@ -366,6 +369,15 @@ class Trace:
             "trace_id", "trace", "client_request_id", "state", "request_time", "execution_duration",
             "request", "response", "trace_metadata", "tags", "spans", "assessments",
         ]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Optional[dict]:
+        # Jupyter display (clew.notebook): text/plain always, text/html unless notebook
+        # display is disabled. IPython prefers this over _repr_html_.
+        try:
+            from clew import notebook
+        except Exception:
+            return None
+        return notebook.trace_mimebundle(self, include, exclude)
 
     def _repr_html_(self) -> Optional[str]:
         # Notebook display lives in clew.notebook (imported lazily: it is optional).

@@ -142,6 +142,32 @@ def _apply_scope(root_span) -> None:
     )
 
 
+# The Rust core has one root-span hook slot; two features use it: context() scopes (tags and
+# metadata on traces started inside) and notebook display (clew.notebook records the ids of
+# traces made during a cell). The hook is installed only while one of them needs it, so
+# root spans cost nothing extra otherwise.
+_NOTEBOOK_ROOT_HOOK: list = [None]
+
+
+def _root_hook(span) -> None:
+    if _ACTIVE_SCOPES[0] > 0:
+        _apply_scope(span)
+    notebook_hook = _NOTEBOOK_ROOT_HOOK[0]
+    if notebook_hook is not None:
+        notebook_hook(span)
+
+
+def _refresh_root_hook() -> None:
+    needed = _ACTIVE_SCOPES[0] > 0 or _NOTEBOOK_ROOT_HOOK[0] is not None
+    _core.set_root_hook(_root_hook if needed else None)
+
+
+def _set_notebook_root_hook(hook) -> None:
+    """Used by clew.notebook: ``hook(live_span)`` is called when a trace's root span starts."""
+    _NOTEBOOK_ROOT_HOOK[0] = hook
+    _refresh_root_hook()
+
+
 @contextlib.contextmanager
 def context(metadata: Optional[dict] = None, tags: Optional[dict] = None, enabled: Optional[bool] = None,
             session_id: Optional[str] = None, user: Optional[str] = None):
@@ -159,7 +185,7 @@ def context(metadata: Optional[dict] = None, tags: Optional[dict] = None, enable
     new_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     token = var.set((new_metadata, new_tags))
     _ACTIVE_SCOPES[0] += 1
-    _core.set_root_hook(_apply_scope)
+    _refresh_root_hook()
     span_token = None
     if enabled is False:
         # A no-op span as the current span: everything started inside is unrecorded.
@@ -175,7 +201,7 @@ def context(metadata: Optional[dict] = None, tags: Optional[dict] = None, enable
         _ACTIVE_SCOPES[0] -= 1
         if _ACTIVE_SCOPES[0] <= 0:
             _ACTIVE_SCOPES[0] = 0
-            _core.set_root_hook(None)
+            _refresh_root_hook()
 
 
 # ---------------------------------------------------------------------------------------------
