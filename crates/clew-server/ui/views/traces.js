@@ -57,6 +57,8 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       if (event.key === "Escape" && searchInput.value) { searchInput.value = ""; query.search = ""; reload(); }
     },
     oninput: () => updateSearchHint(),
+    // The field's own clear button (x) empties it without an Enter.
+    onsearch: () => { if (!searchInput.value && query.search) { query.search = ""; reload(); } },
   });
   const searchHint = h("div.search-hint", { testid: "search-mode" });
   // The error box exists only while there is an error (tests and screen readers see no empty alert).
@@ -247,7 +249,6 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
       nameSelect.replaceChildren(h("option", { value: "" }, "Any name"), ...[...names].sort().map((n) => h("option", { value: n }, n)));
       nameSelect.value = query.name;
       tagKeys.replaceChildren(...(facets.tag_keys || []).map((k) => h("option", { value: `${k}=` })));
-      if (!rows.length && !loading && !hasFilters() && !missing) showState(emptyState());
     } catch { /* the header stays without a count; the table shows the real error */ }
   }
 
