@@ -8,11 +8,15 @@ import { experimentHeader, errorBox, loadingBox, stateBadge } from "./common.js"
 
 /** Turns shown per session before "show more". */
 const MAX_TURNS_SHOWN = 4;
+const POLL_MS = 5000;
 
 export function mountSessions(container, { experimentId, params, onExperiment }) {
   let destroyed = false;
   let sessions = [];
   let meta = { traces_scanned: 0, truncated: false };
+  let lastSignature = "";
+  /** Sessions whose hidden turns were shown; they stay open across live updates. */
+  const expanded = new Set();
   const focusSession = params.get("session") || "";
   const header = experimentHeader(experimentId, "sessions");
   const search = h("input.input", {
@@ -31,16 +35,20 @@ export function mountSessions(container, { experimentId, params, onExperiment })
     list));
   list.append(loadingBox("Loading sessions…"));
 
-  async function load() {
+  async function load({ poll = false } = {}) {
     try {
       const answer = await experimentSessions(experimentId);
       if (destroyed) return;
+      // A poll that changed nothing leaves the page alone (scroll, hover, expanded sessions).
+      const signature = JSON.stringify(answer.sessions || []);
+      if (poll && signature === lastSignature) return;
+      lastSignature = signature;
       sessions = answer.sessions || [];
       meta = answer;
       render();
-      if (focusSession) container.querySelector(`[data-session-id="${CSS.escape(focusSession)}"]`)?.scrollIntoView({ block: "start" });
+      if (!poll && focusSession) container.querySelector(`[data-session-id="${CSS.escape(focusSession)}"]`)?.scrollIntoView({ block: "start" });
     } catch (error) {
-      if (!destroyed) list.replaceChildren(errorBox(error, load));
+      if (!destroyed && !poll) list.replaceChildren(errorBox(error, () => load()));
     }
   }
 
@@ -105,12 +113,13 @@ export function mountSessions(container, { experimentId, params, onExperiment })
   /** Long sessions show their first turns and a button for the rest. */
   function renderTurns(session) {
     const list = h("ol.turns");
-    const shown = session.turns.length > MAX_TURNS_SHOWN + 1 ? MAX_TURNS_SHOWN : session.turns.length;
+    const shown = session.turns.length > MAX_TURNS_SHOWN + 1 && !expanded.has(session.session_id) ? MAX_TURNS_SHOWN : session.turns.length;
     list.append(...session.turns.slice(0, shown).map((turn, i) => renderTurn(turn, i)));
     if (shown < session.turns.length) {
       const rest = session.turns.length - shown;
       const more = h("li.turn-more", {},
         h("button.btn.btn-ghost.btn-small", { testid: "session-more", onclick: () => {
+          expanded.add(session.session_id);
           more.replaceWith(...session.turns.slice(shown).map((turn, i) => renderTurn(turn, shown + i)));
         } }, `Show ${rest} more turn${rest === 1 ? "" : "s"}`));
       list.append(more);
@@ -139,7 +148,11 @@ export function mountSessions(container, { experimentId, params, onExperiment })
           h("p", {}, response ? truncate(response, 600) : h("span.muted", {}, turn.state === "IN_PROGRESS" ? "still running…" : "—")))));
   }
 
+  // Live: new turns and sessions appear while the tab is visible.
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible" && lastSignature) void load({ poll: true });
+  }, POLL_MS);
   void loadExperiment();
   void load();
-  return { destroy() { destroyed = true; } };
+  return { destroy() { destroyed = true; clearInterval(timer); } };
 }
