@@ -112,7 +112,11 @@ function responseItems(items, defaultRole) {
     else if (type === "reasoning") {
       const text = (item.summary || []).map((s) => s.text).filter(Boolean).join("\n");
       if (text) push("assistant", { kind: "reasoning", text });
-    } else if (type === "message" || item.role) out.push({ role: normRole(item.role ?? defaultRole), blocks: contentBlocks(item.content) });
+    } else if (type === "message" || item.role) {
+      const role = normRole(item.role ?? defaultRole);
+      if (role === "assistant") for (const block of contentBlocks(item.content)) push(role, block);
+      else out.push({ role, blocks: contentBlocks(item.content) });
+    }
     else if (type && type.endsWith("_call")) push("assistant", { kind: "tool_call", id: item.id, name: type.replace(/_call$/, ""), args: item.action ?? item.arguments ?? item });
   }
   return out;
@@ -206,7 +210,7 @@ function responseMessages(outputs, attrs) {
       return [];
     });
   }
-  if (Array.isArray(outputs.output)) return responseItems(outputs.output, "assistant");
+  if (Array.isArray(outputs.output) && outputs.output.length) return responseItems(outputs.output, "assistant");
   if (typeof outputs.output_text === "string") return [{ role: "assistant", blocks: contentBlocks(outputs.output_text) }];
   if (outputs.type === "message" || (outputs.role && outputs.content !== undefined)) {
     return [{ role: normRole(outputs.role ?? "assistant"), blocks: contentBlocks(outputs.content), finish: outputs.stop_reason }];

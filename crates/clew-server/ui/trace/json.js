@@ -75,6 +75,7 @@ function node(key, value, depth, openDepth) {
   const head = h("div.tv-json-row");
   if (key !== undefined) head.append(h("span.tv-json-key", null, key), h("span.tv-json-colon", null, ":"));
   if (!isContainer(value)) {
+    if (typeof value === "string") head.classList.add("wrap");
     head.append(value !== null && typeof value === "object" ? h("span.tv-json-punct", null, Array.isArray(value) ? "[]" : "{}") : scalar(value));
     row.append(head);
     return row;
@@ -119,7 +120,7 @@ function node(key, value, depth, openDepth) {
 export function jsonTree(value, { openDepth = 2 } = {}) {
   const root = h("div.tv-json");
   if (!isContainer(value)) {
-    root.append(h("div.tv-json-row", null, value !== null && typeof value === "object" ? h("span.tv-json-punct", null, Array.isArray(value) ? "[]" : "{}") : scalar(value)));
+    root.append(h("div.tv-json-row.wrap", null, value !== null && typeof value === "object" ? h("span.tv-json-punct", null, Array.isArray(value) ? "[]" : "{}") : scalar(value)));
     return root;
   }
   const entries = Array.isArray(value) ? null : Object.keys(value);

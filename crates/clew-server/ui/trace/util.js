@@ -167,13 +167,20 @@ const TYPE_GLYPHS = {
 };
 
 /** A small coloured square with the type's glyph (the span tree's and the detail's icon). */
+const iconCache = new Map();
 export function typeIcon(type, size = 16) {
+  // Rows of the virtual tree ask for icons while scrolling: clone a cached node instead of
+  // parsing SVG markup each time.
+  const cacheKey = `${type}|${size}`;
+  const cached = iconCache.get(cacheKey);
+  if (cached) return cached.cloneNode(true);
   const key = (TYPE_STYLE[type] || ["unknown"])[0];
   const span = document.createElement("span");
   span.className = "tv-type-icon";
   span.style.setProperty("--c", typeColor(type));
   span.title = typeLabel(type);
   span.innerHTML = `<svg viewBox="0 0 16 16" width="${size - 4}" height="${size - 4}" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${TYPE_GLYPHS[key] || TYPE_GLYPHS.unknown}</svg>`;
+  iconCache.set(cacheKey, span.cloneNode(true));
   return span;
 }
 
