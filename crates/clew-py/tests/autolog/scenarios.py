@@ -163,20 +163,20 @@ ANTHROPIC_MESSAGES = [{"role": "user", "content": "What is clew?"}]
 
 def anthropic_messages(server):
     return anthropic_client(server).messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, system="Be terse.", messages=ANTHROPIC_MESSAGES, stop_sequences=["END"]
+        model="claude-fake-1", max_tokens=64, system="Be terse.", messages=ANTHROPIC_MESSAGES, stop_sequences=["END"]
     )
 
 
 def anthropic_messages_tools(server):
     return anthropic_client(server).messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, messages=ANTHROPIC_MESSAGES, tools=[ANTHROPIC_SEARCH_TOOL]
+        model="claude-fake-1", max_tokens=64, messages=ANTHROPIC_MESSAGES, tools=[ANTHROPIC_SEARCH_TOOL]
     )
 
 
 def anthropic_messages_async(server):
     async def run():
         return await anthropic_client(server, True).messages.create(
-            model="claude-sonnet-4-5", max_tokens=64, messages=ANTHROPIC_MESSAGES
+            model="claude-fake-1", max_tokens=64, messages=ANTHROPIC_MESSAGES
         )
 
     return asyncio.run(run())
@@ -189,7 +189,7 @@ def anthropic_messages_error(server):
 def anthropic_messages_stream(server):
     return list(
         anthropic_client(server).messages.create(
-            model="claude-sonnet-4-5", max_tokens=64, messages=ANTHROPIC_MESSAGES, stream=True
+            model="claude-fake-1", max_tokens=64, messages=ANTHROPIC_MESSAGES, stream=True
         )
     )
 
@@ -197,7 +197,7 @@ def anthropic_messages_stream(server):
 def anthropic_messages_stream_tools(server):
     return list(
         anthropic_client(server).messages.create(
-            model="claude-sonnet-4-5", max_tokens=64, messages=ANTHROPIC_MESSAGES, tools=[ANTHROPIC_SEARCH_TOOL], stream=True
+            model="claude-fake-1", max_tokens=64, messages=ANTHROPIC_MESSAGES, tools=[ANTHROPIC_SEARCH_TOOL], stream=True
         )
     )
 
@@ -205,7 +205,7 @@ def anthropic_messages_stream_tools(server):
 def anthropic_messages_stream_async(server):
     async def run():
         stream = await anthropic_client(server, True).messages.create(
-            model="claude-sonnet-4-5", max_tokens=64, messages=ANTHROPIC_MESSAGES, stream=True
+            model="claude-fake-1", max_tokens=64, messages=ANTHROPIC_MESSAGES, stream=True
         )
         return [e async for e in stream]
 
