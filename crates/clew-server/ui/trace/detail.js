@@ -7,8 +7,8 @@ import { h, glyph, typeIcon, typeLabel, formatMicros, formatNumber, decodeJsonTe
 import { valueView, jsonTree, textBlock, truncatedText, showMoreButton } from "./json.js";
 import { parseChat, renderChat } from "./chat.js";
 
-const INPUT_KEYS = ["mlflow.spanInputs", "input.value", "traceloop.entity.input", "gen_ai.tool.call.arguments", "langfuse.observation.input", "lmnr.span.input"];
-const OUTPUT_KEYS = ["mlflow.spanOutputs", "output.value", "traceloop.entity.output", "gen_ai.tool.call.result", "langfuse.observation.output", "lmnr.span.output"];
+const INPUT_KEYS = ["mlflow.spanInputs", "input.value", "traceloop.entity.input", "gen_ai.tool.call.arguments", "langfuse.observation.input", "lmnr.span.input", "gen_ai.input.messages", "gen_ai.prompt"];
+const OUTPUT_KEYS = ["mlflow.spanOutputs", "output.value", "traceloop.entity.output", "gen_ai.tool.call.result", "langfuse.observation.output", "lmnr.span.output", "gen_ai.output.messages", "gen_ai.completion"];
 const CHAT_TYPES = new Set(["CHAT_MODEL", "LLM"]);
 
 /** MLflow's span dict (base64 ids, attribute values as JSON text) → a decoded span. */

@@ -29,7 +29,10 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
   const viewport = h("div.tv-tree-viewport", { tabindex: "0", role: "tree", "aria-label": "Spans" }, spacer);
   const element = h("div.tv-tree", null, header, viewport);
 
-  const total = model.totalUs;
+  // The time window the timeline column shows (microseconds from the trace start); zooming
+  // to a span narrows it.
+  let from = 0;
+  let span = model.totalUs;
   // Axis labels at "nice" steps, as many as fit the column's width (re-laid out on resize).
   let tickWidth = 0;
   function layoutTicks() {
@@ -37,12 +40,15 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
     if (!width || width === tickWidth) return;
     tickWidth = width;
     ticks.replaceChildren();
-    const step = niceStep(total / Math.max(1, Math.floor(width / 90)));
+    const step = niceStep(span / Math.max(1, Math.floor(width / 90)));
     const last = 100 - (70 / width) * 100; // room for the end label
-    for (let t = 0; (t / total) * 100 <= last; t += step) {
-      ticks.append(h("span.tv-tick", { style: { left: `${(t / total) * 100}%` } }, t === 0 ? "0" : formatMicros(t)));
+    const zoomed = from > 0 || span < model.totalUs;
+    for (let t = Math.ceil(from / step) * step; ((t - from) / span) * 100 <= last; t += step) {
+      const label = t === 0 ? "0" : formatMicros(t);
+      ticks.append(h("span.tv-tick", { style: { left: `${((t - from) / span) * 100}%` } }, label));
     }
-    ticks.append(h("span.tv-tick.end", null, formatMicros(total)));
+    ticks.append(h("span.tv-tick.end", null, formatMicros(from + span)));
+    element.classList.toggle("zoomed", zoomed);
   }
 
   function makeRow() {
@@ -97,8 +103,12 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       row.classList.toggle("error", err);
       const start = model.startUs[i];
       const dur = model.durUs[i];
-      const left = (start / total) * 100;
-      const width = dur < 0 ? Math.max(0, 100 - left) : (dur / total) * 100;
+      const rawLeft = ((start - from) / span) * 100;
+      const rawRight = dur < 0 ? Math.max(rawLeft, 100) : ((start + dur - from) / span) * 100;
+      // Clipped to the window; a span outside it keeps a sliver at the edge it lies beyond.
+      const left = Math.min(100, Math.max(0, rawLeft));
+      const width = Math.max(0, Math.min(100, rawRight) - left);
+      p.bar.classList.toggle("outside", rawRight < 0 || rawLeft > 100);
       p.bar.style.left = `${left}%`;
       p.bar.style.width = `max(2px, ${width}%)`;
       p.bar.style.setProperty("--c", err ? "var(--error)" : typeColor(type));
@@ -239,6 +249,15 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       schedule();
     },
     renderNow: render,
+    /** Shows [startUs, endUs) in the timeline column; no arguments = the whole trace. */
+    setRange(startUs = 0, endUs = model.totalUs) {
+      from = Math.max(0, startUs);
+      span = Math.max(1, endUs - from);
+      tickWidth = 0;
+      layoutTicks();
+      for (const row of pool) row._index = -1;
+      schedule();
+    },
     focus() { viewport.focus({ preventScroll: true }); },
     destroy() { resize.disconnect(); axisResize.disconnect(); if (frame) cancelAnimationFrame(frame); },
   };

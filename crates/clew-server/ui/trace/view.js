@@ -151,13 +151,14 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
   const prevButton = h("button.tv-icon-button", { type: "button", title: "Previous match (Shift+Enter)", testid: "trace-search-prev" }, glyph("up"));
   const nextButton = h("button.tv-icon-button", { type: "button", title: "Next match (Enter)", testid: "trace-search-next" }, glyph("down"));
   const typeSelect = h("select.tv-select", { testid: "span-type-filter", "aria-label": "Filter by span type" },
-    h("option", { value: "" }, `All span types (${formatNumber(model.count)})`),
+    h("option", { value: "" }, `All types (${formatNumber(model.count)})`),
     typeCounts(model).map(([type, n]) => h("option", { value: type }, `${typeLabel(type === "UNKNOWN" ? "" : type) === "Span" ? "Unknown" : typeLabel(type)} (${formatNumber(n)})`)));
   const expandAll = h("button.tv-button", { type: "button", testid: "expand-all", title: "Expand all" }, glyph("expand", 13), compact ? null : " Expand all");
   const collapseAll = h("button.tv-button", { type: "button", testid: "collapse-all", title: "Collapse all" }, glyph("collapse", 13), compact ? null : " Collapse all");
+  const zoomButton = h("button.tv-button", { type: "button", testid: "timeline-zoom", title: "Zoom the timeline to the selected span (z)" }, glyph("search", 13), compact ? null : " Zoom to span");
   const toolbar = h("div.tv-toolbar", null,
     h("div.tv-search", null, glyph("search", 14), searchInput, searchCount, prevButton, nextButton),
-    typeSelect, h("span.tv-spacer"), expandAll, collapseAll);
+    typeSelect, h("span.tv-spacer"), zoomButton, expandAll, collapseAll);
   root.append(toolbar);
 
   // ---- split: tree | detail ----
@@ -231,6 +232,25 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       const first = keep ? [...visibleRows(model, collapsed, keep)].find((i) => keep[i] === 1) : -1;
       if (first !== undefined && first >= 0) select(first, { user: true });
     }
+  });
+
+  // Timeline zoom: the selected span's time range fills the column, until reset.
+  let zoomed = false;
+  function setZoom(on) {
+    zoomed = on && selected >= 0;
+    if (zoomed) {
+      const start = model.startUs[selected];
+      const dur = model.durUs[selected] >= 0 ? model.durUs[selected] : model.totalUs - start;
+      const pad = Math.max(1, dur * 0.03);
+      tree.setRange(start - pad, start + dur + pad);
+    } else tree.setRange();
+    zoomButton.classList.toggle("active", zoomed);
+    zoomButton.title = zoomed ? "Show the whole trace (z)" : "Zoom the timeline to the selected span (z)";
+    if (!compact) zoomButton.lastChild.textContent = zoomed ? " Reset zoom" : " Zoom to span";
+  }
+  zoomButton.addEventListener("click", () => setZoom(!zoomed));
+  tree.viewport.addEventListener("keydown", (event) => {
+    if (event.key === "z" && !event.ctrlKey && !event.metaKey && !event.altKey) { event.preventDefault(); setZoom(!zoomed); }
   });
 
   // ---- selection and span bodies ----
