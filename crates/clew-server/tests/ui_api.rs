@@ -398,3 +398,25 @@ async fn with_basic_auth_the_browser_is_asked_for_credentials_and_then_the_ui_lo
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_replica_on_the_same_store_answers_the_ui_endpoints_alike() {
+    // The UI's endpoints keep no state: a trace written through one server shows up in the
+    // other's experiments count and sessions at once.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let open = || -> std::sync::Arc<dyn clew_store::TraceStore> { std::sync::Arc::new(clew_store::SqliteStore::open(&path).unwrap()) };
+    let first = TestServer::start_on_store(open(), rest_support::test_config()).await;
+    let second = TestServer::start_on_store(open(), rest_support::test_config()).await;
+    let id = first.create_experiment("shared").await;
+    start_trace(&first, 31, &id, 1_700_000_000_000, json!({"mlflow.trace.session": "s-shared"}), json!({})).await;
+
+    let experiments = second.get("/ajax-api/clew/experiments").await.json();
+    let row = experiments["experiments"].as_array().unwrap().iter().find(|e| e["name"] == "shared").unwrap().clone();
+    assert_eq!(row["trace_count"], 1);
+    let sessions = second.get(&format!("/ajax-api/clew/experiments/{id}/sessions")).await.json();
+    assert_eq!(sessions["sessions"][0]["session_id"], "s-shared");
+    assert_eq!(sessions["sessions"][0]["turns"][0]["trace_id"], trace_id(31));
+    first.stop().await.unwrap();
+    second.stop().await.unwrap();
+}
