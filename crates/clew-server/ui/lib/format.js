@@ -113,7 +113,7 @@ export function shortId(id, keep = 11) {
   return id && id.length > keep ? id.slice(0, keep) + "…" : id || "";
 }
 
-const MESSAGE_KEYS = ["messages", "input", "inputs"];
+const MESSAGE_KEYS = ["messages", "input", "inputs", "output"];
 const TEXT_KEYS = ["question", "query", "prompt", "input", "text", "content", "message", "answer", "output", "result", "response"];
 
 /**
@@ -141,7 +141,8 @@ function textOf(value, depth) {
       const user = [...messages].reverse().find((m) => m.role === "user") || messages[messages.length - 1];
       return textOf(user.content, depth + 1);
     }
-    const parts = value.map((v) => (v && typeof v === "object" && v.type === "text" ? v.text : null)).filter(Boolean);
+    // Content parts: {type: "text" | "input_text" | "output_text", text}.
+    const parts = value.map((v) => (v && typeof v === "object" && typeof v.text === "string" ? v.text : null)).filter(Boolean);
     if (parts.length) return parts.join(" ");
     return null;
   }
