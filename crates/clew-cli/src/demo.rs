@@ -6,6 +6,12 @@
 //! explicit start and end times (`SpanBuilder::start_time_ns`, `LiveSpan::end_at`) so the traces
 //! look like a past hour of traffic while the demo itself takes milliseconds; the async one
 //! runs for real on tokio (a few short sleeps) to show context following concurrent tasks.
+//!
+//! `--showcase` adds one trace per message format and edge case the web UI renders
+//! ([`showcase`]); `--giant N` writes a single trace of N spans instead ([`giant`]).
+
+mod giant;
+mod showcase;
 
 use crate::format::Output;
 use crate::store::{OpenMode, StoreLocation};
@@ -27,6 +33,16 @@ pub struct DemoArgs {
     /// How many traces to write; the six scenarios repeat with different inputs.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub traces: u64,
+    /// Also write one trace per format the web UI renders: an OpenAI Responses API agent, an
+    /// Anthropic Messages call (tool_use/tool_result), OTel GenAI gen_ai.* messages, huge JSON
+    /// and long text payloads, and a trace still in progress.
+    #[arg(long)]
+    pub showcase: bool,
+    /// Write only one giant trace of N spans (nested agent steps, tools, retrievals), straight
+    /// into the store; for the web UI's giant-trace benchmark.
+    #[arg(long, value_name = "N", conflicts_with_all = ["traces", "showcase"],
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub giant: Option<u64>,
 }
 
 /// The scenarios, in the order they repeat.
@@ -38,6 +54,9 @@ const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
 pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow::Result<()> {
     let store = location.open(OpenMode::CreateIfMissing)?;
+    if let Some(spans) = args.giant {
+        return write_giant(location, &store, args, spans as usize, output);
+    }
     let store_arc: Arc<dyn TraceStore> = Arc::new(store.clone());
     clew::set_destination(clew::LocalStoreDestination::from_store(location.uri.clone(), store_arc));
     // The demo writes every trace whatever the environment says about sampling or disabling.
@@ -52,8 +71,9 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
         .build()
         .context("cannot start the async runtime for the demo")?;
     let count = args.traces as usize;
+    let extra = if args.showcase { showcase::SHOWCASE.len() } else { 0 };
     let spacing_ns = 47 * 1_000_000_000i64;
-    let mut clock = Clock::new(clew_model::event::now_ns() - (count as i64 + 1) * spacing_ns);
+    let mut clock = Clock::new(clew_model::event::now_ns() - ((count + extra) as i64 + 1) * spacing_ns);
     let mut written = Vec::with_capacity(count);
     for index in 0..count {
         let start = clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000;
@@ -69,6 +89,12 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
             _ => streamed_answer(&mut clock, round),
         };
         written.push(trace_id);
+    }
+    if args.showcase {
+        let starts: Vec<i64> = (count..count + extra)
+            .map(|index| clock.origin + index as i64 * spacing_ns + clock.jitter_ms(0, 20_000) * 1_000_000)
+            .collect();
+        written.extend(showcase::write(&mut clock, &starts, &store, &experiment.experiment_id)?);
     }
     clew::flush();
 
@@ -106,6 +132,9 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
         location.path.display()
     );
     println!("Scenarios: RAG chain, tool-calling agent, chat turn, async fan-out, failing SQL agent, streamed answer.");
+    if args.showcase {
+        println!("Showcase: OpenAI Responses API agent, Anthropic Messages call, OTel GenAI messages, huge payloads, a trace in progress.");
+    }
     println!("Look at them:");
     println!(
         "  clew{store_flag} traces list --experiment-name {}",
@@ -113,6 +142,39 @@ pub fn run(location: &StoreLocation, args: &DemoArgs, output: Output) -> anyhow:
     );
     println!("  clew{store_flag} traces search --filter \"trace.status = 'ERROR'\"");
     println!("  clew{store_flag} traces get {}", written[0]);
+    Ok(())
+}
+
+/// `--giant N`: one trace of N spans in the experiment, written through the store.
+fn write_giant(
+    location: &StoreLocation,
+    store: &clew_store::SqliteStore,
+    args: &DemoArgs,
+    spans: usize,
+    output: Output,
+) -> anyhow::Result<()> {
+    let experiment_id = match crate::runtime::block_on(store.get_experiment_by_name(&args.experiment_name))?? {
+        Some(experiment) => experiment.experiment_id,
+        None => crate::runtime::block_on(store.create_experiment(&args.experiment_name, None))?
+            .with_context(|| format!("cannot create experiment {:?}", args.experiment_name))?,
+    };
+    let started = std::time::Instant::now();
+    let trace_id = giant::write(store, &experiment_id, spans)?;
+    if output == Output::Json {
+        return crate::format::print_json(&json!({
+            "store": location.path.display().to_string(),
+            "experiment_id": experiment_id,
+            "experiment_name": args.experiment_name,
+            "trace_ids": [trace_id],
+            "spans": spans,
+        }));
+    }
+    println!(
+        "Wrote trace {trace_id} with {spans} spans to experiment {:?} (id {experiment_id}) in {} ({:.1} s).",
+        args.experiment_name,
+        location.path.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
