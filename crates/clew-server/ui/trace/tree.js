@@ -49,6 +49,8 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
     }
     ticks.append(h("span.tv-tick.end", null, formatMicros(from + span)));
     element.classList.toggle("zoomed", zoomed);
+    for (const row of pool) row._index = -1;
+    schedule();
   }
 
   function makeRow() {
@@ -118,8 +120,9 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       const right = left + Math.max(0, width);
       p.label.classList.remove("before", "inside");
       p.label.style.left = ""; p.label.style.right = "";
+      const widthPx = (width / 100) * (tickWidth || 300);
       if (right <= 80) p.label.style.left = `${right}%`;
-      else if (width >= 18) { p.label.style.right = `${100 - right}%`; p.label.classList.add("inside"); }
+      else if (widthPx >= 64) { p.label.style.right = `${100 - right}%`; p.label.classList.add("inside"); }
       else { p.label.style.right = `${100 - left}%`; p.label.classList.add("before"); }
     }
     const kids = model.childCount(i);

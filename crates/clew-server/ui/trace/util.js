@@ -191,6 +191,8 @@ const UI_GLYPHS = {
   up: '<path d="M4 10l4-4 4 4"/>',
   down: '<path d="M4 6l4 4 4-4"/>',
   search: '<circle cx="7" cy="7" r="4.5"/><path d="m10.5 10.5 3 3"/>',
+  zoom: '<path d="M2.5 5V2.5H5M11 2.5h2.5V5M13.5 11v2.5H11M5 13.5H2.5V11"/><path d="M5.5 8h5M8 5.5v5"/>',
+  refresh: '<path d="M13 8a5 5 0 1 1-1.5-3.6M13 2.5v2.5h-2.5"/>',
   expand: '<path d="M4 6l4-3.5L12 6M4 10l4 3.5 4-3.5"/>',
   collapse: '<path d="M4 3l4 3.5L12 3M4 13l4-3.5 4 3.5"/>',
   alert: '<path d="M8 2.5 14 13H2z"/><path d="M8 6.5v3M8 11.2v.3"/>',

@@ -31,11 +31,13 @@ export function mountTraceView(element, options = {}) {
   } else {
     root.append(h("div.tv-message", null, h("span.tv-spinner"), `Loading trace ${traceId}…`));
     const started = performance.now();
-    fetchJson(`${API}/${encodeURIComponent(traceId)}/skeleton`, { signal: abort.signal })
+    const url = `${API}/${encodeURIComponent(traceId)}/skeleton`;
+    fetchJson(url, { signal: abort.signal })
       .then((data) => {
         if (destroyed) return;
         api = build(root, data, { ...options, experimentId, compact, onSelectSpan, signal: abort.signal });
         root.dataset.loadMs = String(Math.round(performance.now() - started));
+        if (data.trace_info?.state === "IN_PROGRESS") followLive(data);
       })
       .catch((error) => {
         if (destroyed || error.name === "AbortError") return;
@@ -45,15 +47,52 @@ export function mountTraceView(element, options = {}) {
       });
   }
 
+  // A trace still running is re-read every few seconds (while the page is visible) and redrawn
+  // when it changed — new spans, ended spans, its final state — keeping the selected span.
+  let liveTimer = 0;
+  function followLive(previous) {
+    let last = signature(previous);
+    const tick = async () => {
+      if (destroyed) return;
+      if (document.visibilityState === "visible") {
+        try {
+          const data = await fetchJson(`${API}/${encodeURIComponent(traceId)}/skeleton`, { signal: abort.signal });
+          if (destroyed) return;
+          const next = signature(data);
+          if (next !== last) {
+            last = next;
+            const spanId = api?.currentSpanId();
+            api?.destroy();
+            api = build(root, data, { ...options, spanId: spanId || options.spanId, experimentId, compact, onSelectSpan, signal: abort.signal });
+          }
+          if (data.trace_info?.state !== "IN_PROGRESS") return;
+        } catch (error) {
+          if (error.name === "AbortError") return;
+        }
+      }
+      liveTimer = setTimeout(tick, 3000);
+    };
+    liveTimer = setTimeout(tick, 3000);
+  }
+
   return {
     destroy() {
       destroyed = true;
+      clearTimeout(liveTimer);
       abort.abort();
       api?.destroy();
       root.remove();
     },
     selectSpan(spanId) { api?.selectSpanId(spanId); },
   };
+}
+
+/** What changes when a running trace moves on: its state, spans, their statuses and ends. */
+function signature(data) {
+  const sk = data.skeleton || {};
+  let ends = 0;
+  for (const d of sk.duration_us || []) ends += d < 0 ? 1 : 0;
+  return `${data.trace_info?.state}|${sk.count}|${sk.status}|${ends}|${data.trace_info?.execution_duration}`;
 }
 
 function parseDurationMs(text) {
@@ -142,7 +181,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
 
   if (!model.count) {
     root.append(h("div.tv-message", null, "This trace has no spans yet."));
-    return { destroy() {}, selectSpanId() {} };
+    return { destroy() {}, selectSpanId() {}, currentSpanId() { return null; } };
   }
 
   // ---- toolbar ----
@@ -155,7 +194,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     typeCounts(model).map(([type, n]) => h("option", { value: type }, `${typeLabel(type === "UNKNOWN" ? "" : type) === "Span" ? "Unknown" : typeLabel(type)} (${formatNumber(n)})`)));
   const expandAll = h("button.tv-button", { type: "button", testid: "expand-all", title: "Expand all" }, glyph("expand", 13), compact ? null : " Expand all");
   const collapseAll = h("button.tv-button", { type: "button", testid: "collapse-all", title: "Collapse all" }, glyph("collapse", 13), compact ? null : " Collapse all");
-  const zoomButton = h("button.tv-button", { type: "button", testid: "timeline-zoom", title: "Zoom the timeline to the selected span (z)" }, glyph("search", 13), compact ? null : " Zoom to span");
+  const zoomButton = h("button.tv-button", { type: "button", testid: "timeline-zoom", title: "Zoom the timeline to the selected span (z)" }, glyph("zoom", 13), compact ? null : " Zoom to span");
   const toolbar = h("div.tv-toolbar", null,
     h("div.tv-search", null, glyph("search", 14), searchInput, searchCount, prevButton, nextButton),
     typeSelect, h("span.tv-spacer"), zoomButton, expandAll, collapseAll);
@@ -448,6 +487,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       tree.destroy();
       for (const f of cleanups) f();
     },
+    currentSpanId() { return selected >= 0 ? model.id(selected) : null; },
     selectSpanId(id) {
       const i = model.indexOf(id);
       if (i >= 0 && i !== selected) select(i, { center: true });
