@@ -18,6 +18,7 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
   let selected = -1;
   let marks = null; // Uint8Array of search matches
   let current = -1; // the current search match
+  let query = ""; // lowercase search text, highlighted in names
   const pool = [];
   let frame = 0;
 
@@ -99,7 +100,9 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
         row._type = type;
       }
       const name = model.name(i);
-      p.name.textContent = name;
+      const at = query ? name.toLowerCase().indexOf(query) : -1;
+      if (at >= 0) p.name.replaceChildren(name.slice(0, at), h("mark", null, name.slice(at, at + query.length)), name.slice(at + query.length));
+      else p.name.textContent = name;
       p.name.title = name;
       const err = model.status[i] === 2;
       row.classList.toggle("error", err);
@@ -230,9 +233,13 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       selected = i;
       schedule();
     },
-    setMarks(mask, cur) {
+    setMarks(mask, cur, text = "") {
       marks = mask;
       current = cur;
+      if (text !== query) {
+        query = text;
+        for (const row of pool) row._index = -1;
+      }
       schedule();
     },
     /** Scrolls the row of span i into view (centred when it was far away). */

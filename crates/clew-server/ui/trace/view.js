@@ -410,7 +410,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       if (current < 0) current = 0;
       select(matches[current], { user: true, center: true });
     }
-    tree.setMarks(marks, current >= 0 ? matches[current] : -1);
+    tree.setMarks(marks, current >= 0 ? matches[current] : -1, q);
     updateCount();
   }
 
@@ -428,7 +428,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     if (!matches.length) return;
     current = current < 0 ? (delta > 0 ? 0 : matches.length - 1) : (current + delta + matches.length) % matches.length;
     select(matches[current], { user: true, center: true });
-    tree.setMarks(marks, matches[current]);
+    tree.setMarks(marks, matches[current], searchInput.value.trim().toLowerCase());
     updateCount();
   }
 
