@@ -71,7 +71,11 @@ pub fn routes() -> Router<AppState> {
 /// `GET /ajax-api/clew/traces/{trace_id}/skeleton`.
 async fn skeleton(State(state): State<AppState>, Path(trace_id): Path<String>, headers: HeaderMap) -> Response {
     let answer = async {
-        let (info, spans) = state.store.get_trace_skeleton(&trace_id).await?.ok_or_else(|| trace_not_found(&trace_id))?;
+        let (info, spans) = state
+            .store
+            .get_trace_skeleton(&trace_id)
+            .await?
+            .ok_or_else(|| trace_not_found(&trace_id))?;
         let info = serde_json::to_string(&trace_info_to_proto_value(&info))
             .map_err(|e| ApiError::internal(format!("could not encode the trace info: {e}")))?;
         let mut body = String::with_capacity(info.len() + spans.len() * 48 + 256);
@@ -114,7 +118,12 @@ fn requested_span_ids(params: &Params) -> Result<Vec<String>, ApiError> {
     let field = if params.has("span_ids") { "span_ids" } else { "ids" };
     let raw = params.string_list(field)?;
     let mut ids: Vec<String> = Vec::new();
-    for id in raw.iter().flat_map(|item| item.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+    for id in raw
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if SpanId::from_hex(id).is_err() {
             return Err(ApiError::invalid(format!(
                 "Invalid value for parameter '{field}': '{}' is not a span id (16 hex digits)",
@@ -127,7 +136,9 @@ fn requested_span_ids(params: &Params) -> Result<Vec<String>, ApiError> {
         }
     }
     if ids.is_empty() {
-        return Err(ApiError::invalid(format!("Missing value for required parameter '{field}' (comma-separated span ids)")));
+        return Err(ApiError::invalid(format!(
+            "Missing value for required parameter '{field}' (comma-separated span ids)"
+        )));
     }
     if ids.len() > MAX_SPANS_PER_CALL {
         return Err(ApiError::invalid(format!(
@@ -139,19 +150,30 @@ fn requested_span_ids(params: &Params) -> Result<Vec<String>, ApiError> {
 }
 
 /// `GET /ajax-api/clew/traces/{trace_id}/search?q=text`: scans the one trace's spans.
-async fn search(State(state): State<AppState>, Path(trace_id): Path<String>, headers: HeaderMap, params: Params) -> Response {
+async fn search(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
     let answer = async {
         let query = params.string("q")?.unwrap_or_default();
         let query = query.trim();
         if query.is_empty() {
-            return Err(ApiError::invalid("Missing value for required parameter 'q' (the text to find)"));
+            return Err(ApiError::invalid(
+                "Missing value for required parameter 'q' (the text to find)",
+            ));
         }
         if query.chars().count() > MAX_SEARCH_CHARS {
             return Err(ApiError::invalid(format!(
                 "Invalid value for parameter 'q': longer than {MAX_SEARCH_CHARS} characters"
             )));
         }
-        let trace = state.store.get_trace(&trace_id).await?.ok_or_else(|| trace_not_found(&trace_id))?;
+        let trace = state
+            .store
+            .get_trace(&trace_id)
+            .await?
+            .ok_or_else(|| trace_not_found(&trace_id))?;
         let needle = query.to_lowercase();
         let mut matches = Vec::new();
         let mut truncated = false;
@@ -179,19 +201,26 @@ fn span_contains(span: &Span, needle: &str) -> bool {
         return true;
     }
     let plain = is_plain_needle(needle);
-    let attributes =
-        span.attributes.iter().any(|(key, text)| contains_folded(key, needle) || json_text_contains(text, needle, plain));
+    let attributes = span
+        .attributes
+        .iter()
+        .any(|(key, text)| contains_folded(key, needle) || json_text_contains(text, needle, plain));
     attributes
         || span.events.iter().any(|event| {
             contains_folded(&event.name, needle)
-                || event.attributes.iter().any(|(key, value)| contains_folded(key, needle) || value_contains(value, needle))
+                || event
+                    .attributes
+                    .iter()
+                    .any(|(key, value)| contains_folded(key, needle) || value_contains(value, needle))
         })
 }
 
 /// A needle JSON never escapes and that holds no JSON punctuation: its matches in decoded text
 /// are exactly its matches in the JSON text, save for false hits inside escape sequences.
 fn is_plain_needle(needle: &str) -> bool {
-    needle.chars().all(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '{' | '}' | '[' | ']' | ':' | ','))
+    needle
+        .chars()
+        .all(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '{' | '}' | '[' | ']' | ':' | ','))
 }
 
 /// Whether the decoded JSON text holds `needle`. A scan of the raw text decides most cases
@@ -219,7 +248,9 @@ fn value_contains(value: &Value, needle: &str) -> bool {
             contains_folded(s, needle)
         }
         Value::Array(items) => items.iter().any(|v| value_contains(v, needle)),
-        Value::Object(map) => map.iter().any(|(k, v)| contains_folded(k, needle) || value_contains(v, needle)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| contains_folded(k, needle) || value_contains(v, needle)),
         Value::Number(n) => n.to_string().contains(needle),
         Value::Bool(b) => needle == if *b { "true" } else { "false" },
         Value::Null => false,
@@ -247,14 +278,24 @@ fn write_skeleton(out: &mut String, spans: &[SpanSkeleton]) {
     let mut name_index: HashMap<&str, usize> = HashMap::new();
     let mut type_table: Vec<&str> = Vec::new();
     let mut type_index: HashMap<&str, usize> = HashMap::new();
-    let _ = write!(out, "{{\"count\":{},\"start_ns\":\"{start_ns}\",\"ids\":\"", spans.len());
+    let _ = write!(
+        out,
+        "{{\"count\":{},\"start_ns\":\"{start_ns}\",\"ids\":\"",
+        spans.len()
+    );
     for span in spans {
         out.push_str(&span.span_id);
     }
     out.push_str("\",\"parents\":[");
-    push_list(out, spans.iter().map(|s| {
-        s.parent_id.as_deref().and_then(|p| index.get(p)).map_or(-1, |&i| i as i64)
-    }));
+    push_list(
+        out,
+        spans.iter().map(|s| {
+            s.parent_id
+                .as_deref()
+                .and_then(|p| index.get(p))
+                .map_or(-1, |&i| i as i64)
+        }),
+    );
     out.push_str("],\"names\":[");
     let names: Vec<i64> = spans
         .iter()
