@@ -43,7 +43,10 @@ def pytest_collection_finish(session):
     out = os.path.join(tmp, "oracle.json")
     env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{tmp}/mlflow.db")
     log = open(os.path.join(tmp, "oracle.log"), "w")
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "mlflow_oracle.py"), out], env=env, stdout=log, stderr=log)
+    # cwd: MLflow puts its artifact folder (./mlruns) in the working directory.
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "mlflow_oracle.py"), out], env=env, cwd=tmp, stdout=log, stderr=log
+    )
     _oracle.update(proc=proc, out=out, log=log.name)
 
 
