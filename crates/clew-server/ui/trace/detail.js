@@ -223,7 +223,11 @@ export function renderDetail(span, meta, state, onTab) {
   const usage = tokenUsage(span.attributes);
   const model = modelName(span.attributes, span.inputs, span.outputs);
   const cost = isObj(span.attributes["mlflow.llm.cost"]) ? span.attributes["mlflow.llm.cost"].total_cost : null;
-  const chat = CHAT_TYPES.has(span.type) || span.attributes["gen_ai.input.messages"] || span.attributes["mlflow.message.format"] ? parseChat(span) : null;
+  // LLM-like spans open on their chat; other spans whose inputs are a message list (agents,
+  // chains) get a Chat tab too, but open on inputs/outputs unless the user picked Chat.
+  const llmLike = CHAT_TYPES.has(span.type) || Array.isArray(span.attributes["gen_ai.input.messages"]);
+  const chatInputs = isObj(span.inputs) && Array.isArray(span.inputs.messages);
+  const chat = llmLike || chatInputs || span.attributes["mlflow.message.format"] ? parseChat(span) : null;
   const statusCls = span.status.code === "ERROR" ? "error" : span.status.code === "OK" ? "ok" : "unset";
 
   const badges = h("div.tv-badges", null,
@@ -256,9 +260,11 @@ export function renderDetail(span, meta, state, onTab) {
   const attrCount = Object.keys(span.attributes).filter((k) => k !== "mlflow.spanInputs" && k !== "mlflow.spanOutputs").length;
   tabs.push(["attributes", `Attributes`, () => attributesTab(span), attrCount]);
   tabs.push(["events", `Events`, () => eventsTab(span), span.events.length]);
-  let active = tabs.find((t) => t[0] === state.tab) ? state.tab : tabs[0][0];
-  // A chat span opens on its chat; leaving Chat for another span type falls back to the first.
-  if (chat && state.tab === "io" && state.chatPreferred !== false) active = "chat";
+  let active;
+  if (tabs.some((t) => t[0] === state.tab) && (state.tab !== "chat" || llmLike || state.chatPinned)) active = state.tab;
+  else active = chat && llmLike ? "chat" : "io";
+  // A chat span opens on its chat unless the user left Chat for another tab on a chat span.
+  if (chat && llmLike && state.tab === "io" && state.chatPreferred !== false) active = "chat";
   const bar = h("div.tv-tabs", { role: "tablist" });
   const body = h("div.tv-tab-body");
   const show = (id) => {
@@ -269,7 +275,7 @@ export function renderDetail(span, meta, state, onTab) {
   };
   for (const [id, label, , count] of tabs) {
     const button = h("button.tv-tab", { type: "button", role: "tab", testid: `tab-${id}`, dataset: { tab: id } }, label, count ? h("span.tv-tab-count", null, String(count)) : null);
-    button.addEventListener("click", () => { show(id); onTab(id, !!chat); });
+    button.addEventListener("click", () => { show(id); onTab(id, !!chat, llmLike); });
     bar.append(button);
   }
   show(active);

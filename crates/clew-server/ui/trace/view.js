@@ -127,7 +127,7 @@ function renderHeader(info, model, { compact, experimentId }) {
 
   const stat = (icon, label, value, title) => h("span.tv-stat", { title: title || label }, icon ? glyph(icon, 13) : null, h("span.tv-stat-label", null, label), h("span.tv-stat-value", null, value));
   const stats = h("div.tv-stats", null,
-    stat("clock", "Latency", latencyMs === null ? "—" : formatMicros(latencyMs * 1000)),
+    stat("clock", "Latency", latencyMs !== null ? formatMicros(latencyMs * 1000) : state === "IN_PROGRESS" && model.count ? `${formatMicros(model.totalUs)} so far` : "—"),
     stat(null, "Spans", formatNumber(model.count)),
     usage && typeof usage === "object" ? stat("coins", "Tokens", formatNumber(usage.total_tokens ?? (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0)), `input ${formatNumber(usage.input_tokens ?? 0)} · output ${formatNumber(usage.output_tokens ?? 0)}${usage.cache_read_input_tokens ? ` · cache read ${formatNumber(usage.cache_read_input_tokens)}` : ""}`) : null,
     cost && typeof cost.total_cost === "number" ? stat(null, "Cost", `$${cost.total_cost.toFixed(4)}`) : null,
@@ -349,9 +349,10 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
         detail.replaceChildren(placeholder(i), h("div.tv-message.error", null, "This span's body could not be found."));
         return;
       }
-      detail.replaceChildren(renderDetail(span, meta, detailState, (tab, isChat) => {
+      detail.replaceChildren(renderDetail(span, meta, detailState, (tab, isChat, llmLike) => {
         detailState.tab = tab;
-        if (isChat) detailState.chatPreferred = tab === "chat";
+        if (isChat && llmLike) detailState.chatPreferred = tab === "chat";
+        if (isChat && !llmLike) detailState.chatPinned = tab === "chat";
       }));
       detail.scrollTop = scroll > 0 && detail.dataset.spanId === id ? scroll : 0;
       detail.dataset.spanId = id;
@@ -383,6 +384,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
   let contentState = "idle"; // idle | searching | done | error
   let searchTimer = 0;
   let searchSeq = 0;
+  let searchAbort = null;
 
   function recomputeMatches(jump) {
     const q = searchInput.value.trim().toLowerCase();
@@ -441,9 +443,15 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     clearTimeout(searchTimer);
     if (!q) return;
     const seq = ++searchSeq;
+    searchAbort?.abort();
+    if (q.length < 2) { contentState = "idle"; updateCount(); return; } // names only for one character
+    // Content search scans the trace on the server: wait for a pause in typing, longer on big traces.
     searchTimer = setTimeout(async () => {
+      searchAbort = new AbortController();
+      const abortBoth = () => searchAbort?.abort();
+      signal.addEventListener("abort", abortBoth, { once: true });
       try {
-        const answer = await fetchJson(`${API}/${encodeURIComponent(traceId)}/search?q=${encodeURIComponent(q)}`, { signal });
+        const answer = await fetchJson(`${API}/${encodeURIComponent(traceId)}/search?q=${encodeURIComponent(q)}`, { signal: searchAbort.signal });
         if (seq !== searchSeq) return;
         contentIds = new Set((answer.span_ids || []).map((id) => model.indexOf(id)).filter((i) => i >= 0));
         contentState = "done";
@@ -451,8 +459,9 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
         if (seq !== searchSeq || error.name === "AbortError") return;
         contentState = "error";
       }
+      signal.removeEventListener("abort", abortBoth);
       recomputeMatches(true);
-    }, 220);
+    }, model.count > 20_000 ? 600 : 220);
   });
   searchInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); step(event.shiftKey ? -1 : 1); }
