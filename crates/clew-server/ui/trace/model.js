@@ -97,15 +97,24 @@ export function buildModel(skeleton) {
     name(i) { return this.nameTable[nameIdx[i]] ?? ""; },
     type(i) { return this.typeTable[typeIdx[i]] || ""; },
     childCount(i) { return childStart[i + 1] - childStart[i]; },
-    /** Index of a span id (hex), or -1. The map is built on first use. */
+    /** Index of a span id (hex), or -1: a scan of the id string (a map once many are asked). */
     indexOf(spanId) {
       if (!spanId) return -1;
-      if (!idIndex) {
+      const id = String(spanId).toLowerCase();
+      if (idIndex) {
+        const i = idIndex.get(id);
+        return i === undefined ? -1 : i;
+      }
+      for (let at = ids.indexOf(id); at >= 0; at = ids.indexOf(id, at + 1)) if (at % 16 === 0) return at / 16;
+      return -1;
+    },
+    /** Indexes of many span ids (unknown ones left out); builds the id map for big batches. */
+    indexMany(spanIds) {
+      if (!idIndex && spanIds.length > 32) {
         idIndex = new Map();
         for (let i = 0; i < n; i++) idIndex.set(ids.substr(i * 16, 16), i);
       }
-      const i = idIndex.get(String(spanId).toLowerCase());
-      return i === undefined ? -1 : i;
+      return spanIds.map((id) => this.indexOf(id)).filter((i) => i >= 0);
     },
   };
   return model;

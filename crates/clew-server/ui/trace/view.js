@@ -453,7 +453,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       try {
         const answer = await fetchJson(`${API}/${encodeURIComponent(traceId)}/search?q=${encodeURIComponent(q)}`, { signal: searchAbort.signal });
         if (seq !== searchSeq) return;
-        contentIds = new Set((answer.span_ids || []).map((id) => model.indexOf(id)).filter((i) => i >= 0));
+        contentIds = new Set(model.indexMany(answer.span_ids || []));
         contentState = "done";
       } catch (error) {
         if (seq !== searchSeq || error.name === "AbortError") return;
