@@ -278,6 +278,18 @@ def test_trace_repr_mimebundle_has_html_and_text_and_respects_disable():
     assert "text/html" in trace._repr_mimebundle_()
 
 
+def test_ipython_formatter_shows_html_only_while_display_is_enabled(shell):
+    # IPython merges _repr_mimebundle_ with the _repr_*_ methods; disabling must hold for both.
+    trace = make_agent_trace()
+    data, _ = shell.display_formatter.format(trace)
+    assert f'data-trace-id="{trace.info.trace_id}"' in data["text/html"]
+    assert data["text/plain"].startswith("Trace(trace_id=")
+    notebook.disable_notebook_display()
+    data, _ = shell.display_formatter.format(trace)
+    assert "text/html" not in data
+    assert data["text/plain"].startswith("Trace(trace_id=")
+
+
 def test_clew_tracing_toggles_are_the_notebook_ones():
     notebook.enable_notebook_display()
     clew.tracing.disable_notebook_display()

@@ -63,6 +63,8 @@ def test_a_notebook_shows_traces_inline(tmp_path):
         "x = 1",
         # 5: display switched off -> nothing
         "clew.tracing.disable_notebook_display()\nanswer('off')",
+        # 6: ... and a Trace value is text only
+        "t",
     ]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
@@ -101,3 +103,6 @@ def test_a_notebook_shows_traces_inline(tmp_path):
 
     assert _html_outputs(_cell_outputs(nb, 4)) == []
     assert _html_outputs(_cell_outputs(nb, 5)) == []
+    value = [o for o in _cell_outputs(nb, 6) if o.get("output_type") == "execute_result"]
+    assert len(value) == 1 and "text/html" not in value[0]["data"]
+    assert value[0]["data"]["text/plain"].startswith(f"Trace(trace_id={last_id}")

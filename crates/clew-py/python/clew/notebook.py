@@ -673,6 +673,17 @@ def trace_mimebundle(trace_or_traces: Any, include: Any = None, exclude: Any = N
     return bundle
 
 
+def trace_html(trace: Any) -> Optional[str]:
+    """For ``Trace._repr_html_``: the HTML, or ``None`` while notebook display is disabled.
+
+    IPython fills MIME types missing from ``_repr_mimebundle_`` from ``_repr_*_`` methods, so
+    this must agree with :func:`trace_mimebundle` about "disabled".
+    """
+    if TraceDisplayHandler.disabled:
+        return None
+    return render_trace_html(trace)
+
+
 # ----------------------------------------------------------------------------------------------
 # The post-run-cell hook
 # ----------------------------------------------------------------------------------------------
@@ -936,5 +947,6 @@ __all__ = [
     "renderer_base_url",
     "renderer_url",
     "self_contained_html",
+    "trace_html",
     "trace_mimebundle",
 ]
