@@ -355,6 +355,13 @@ def _trace_bounds(spans: list[_Span]) -> tuple[Optional[int], Optional[int]]:
     return (min(starts) if starts else None, max(ends) if ends else None)
 
 
+def _trace_duration_ms(tv: _TraceView, lo: Optional[int], hi: Optional[int]) -> Optional[float]:
+    """From the spans (ns precision) when they have times, else the info's (whole ms)."""
+    if lo is not None and hi is not None and hi >= lo:
+        return (hi - lo) / 1e6
+    return tv.duration_ms
+
+
 def _trace_name(tv: _TraceView) -> str:
     order = _span_order(tv.spans)
     if order:
@@ -373,8 +380,7 @@ def render_trace_text(trace_or_traces: Any) -> str:
     for t in _as_list(trace_or_traces):
         tv = _read_trace(t)
         lo, hi = _trace_bounds(tv.spans)
-        dur = tv.duration_ms if tv.duration_ms is not None else (
-            (hi - lo) / 1e6 if lo is not None and hi is not None else None)
+        dur = _trace_duration_ms(tv, lo, hi)
         lines = [f"Trace(trace_id={tv.trace_id}, state={tv.state}, duration={_fmt_duration_ms(dur)}, "
                  f"spans={len(tv.spans)})"]
         order = _span_order(tv.spans)
@@ -599,7 +605,7 @@ def _one_trace_html(trace: Any, max_spans: int) -> str:
     order = _span_order(tv.spans)
     lo, hi = _trace_bounds(tv.spans)
     total = (hi - lo) if lo is not None and hi is not None and hi > lo else None
-    dur_ms = tv.duration_ms if tv.duration_ms is not None else (total / 1e6 if total else None)
+    dur_ms = _trace_duration_ms(tv, lo, hi)
     state = tv.state
     st_cls = state if state in ("OK", "ERROR") else "other"
     when = ""
