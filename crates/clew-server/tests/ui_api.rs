@@ -299,6 +299,7 @@ async fn sessions_group_traces_by_session_with_turns_in_time_order() {
     assert_eq!(ids, ["s1", "s2"], "most recently active session first");
     let s1 = &sessions[0];
     assert_eq!(s1["trace_count"], 2);
+    assert_eq!(s1["turns_omitted"], 0);
     assert_eq!(s1["users"], json!(["alice"]));
     assert_eq!(s1["total_tokens"], 15);
     assert_eq!(s1["error_count"], 0);
@@ -327,12 +328,27 @@ async fn sessions_group_traces_by_session_with_turns_in_time_order() {
     assert_eq!(limited["truncated"], true);
     assert_eq!(limited["sessions"].as_array().unwrap().len(), 1);
 
+    // Long sessions keep their latest turns; the count covers all of them.
+    let latest = server.get(&format!("/ajax-api/clew/experiments/{id}/sessions?max_turns=1")).await.json();
+    let s1 = &latest["sessions"][0];
+    assert_eq!(s1["trace_count"], 2);
+    assert_eq!(s1["turns_omitted"], 1);
+    assert_eq!(s1["total_tokens"], 15);
+    assert_eq!(s1["turns"].as_array().unwrap().len(), 1);
+    assert_eq!(s1["turns"][0]["trace_id"], trace_id(11), "the latest turn is kept");
+    let few = server.get(&format!("/ajax-api/clew/experiments/{id}/sessions?max_sessions=1")).await.json();
+    assert_eq!(few["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(few["sessions"][0]["session_id"], "s1");
+    assert_eq!(few["truncated"], true);
+
     // Bad input is a clear 400; an unknown experiment a 404.
     let bad = server.get(&format!("/ajax-api/clew/experiments/{id}/sessions?filter={}", urlencode("status = OK"))).await;
     let message = bad.error(400, "INVALID_PARAMETER_VALUE");
     assert!(message.contains("quoted string"), "{message}");
     let message = server.get(&format!("/ajax-api/clew/experiments/{id}/sessions?max_traces=0")).await.error(400, "INVALID_PARAMETER_VALUE");
     assert!(message.contains("max_traces"), "{message}");
+    let message = server.get(&format!("/ajax-api/clew/experiments/{id}/sessions?max_turns=501")).await.error(400, "INVALID_PARAMETER_VALUE");
+    assert!(message.contains("max_turns"), "{message}");
     server.get("/ajax-api/clew/experiments/424242/sessions").await.error(404, "RESOURCE_DOES_NOT_EXIST");
     server.stop().await.unwrap();
 }

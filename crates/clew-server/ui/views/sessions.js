@@ -74,9 +74,11 @@ export function mountSessions(container, { experimentId, params, onExperiment })
     const needle = search.value.trim().toLowerCase();
     const shown = sessions.filter((s) => matches(s, needle));
     const turns = sessions.reduce((n, s) => n + s.trace_count, 0);
-    summary.textContent = sessions.length
-      ? `${formatNumber(sessions.length)} session${sessions.length === 1 ? "" : "s"} · ${formatNumber(turns)} traces${meta.truncated ? ` (latest ${formatNumber(meta.traces_scanned)} traces)` : ""}`
-      : "";
+    const plural = sessions.length === 1 ? "" : "s";
+    summary.textContent = !sessions.length ? ""
+      : meta.truncated
+        ? `${formatNumber(sessions.length)} most recently active session${plural}, from the latest ${formatNumber(meta.traces_scanned)} traces with a session`
+        : `${formatNumber(sessions.length)} session${plural} · ${formatNumber(turns)} traces`;
     if (!sessions.length) {
       list.replaceChildren(h("div.empty-state", { testid: "empty-state" },
         h("h3", {}, "No sessions yet"),
@@ -104,7 +106,7 @@ export function mountSessions(container, { experimentId, params, onExperiment })
           h("span.meta-item", { title: `${formatTimestamp(session.first_time)} → ${formatTimestamp(session.last_time)}` },
             icon("clock", 13), `${formatRelative(session.last_time)}${duration ? ` · spans ${formatDuration(duration)}` : ""}`),
           h("a.btn.btn-ghost.btn-small", {
-            href: `#/experiments/${encodeURIComponent(experimentId)}/traces?q=${encodeURIComponent(`metadata.\`mlflow.trace.session\` = '${session.session_id.replace(/'/g, "''")}'`)}`,
+            href: sessionTracesHref(session),
             title: "Show these traces in the table",
           }, "Traces", icon("chevronRight", 12)))),
       renderTurns(session));
@@ -113,18 +115,30 @@ export function mountSessions(container, { experimentId, params, onExperiment })
   /** Long sessions show their first turns and a button for the rest. */
   function renderTurns(session) {
     const list = h("ol.turns");
+    const omitted = session.turns_omitted || 0;
+    if (omitted) {
+      // The server sends a long session's latest turns; the table has them all.
+      list.append(h("li.turn-more", {},
+        h("a.btn.btn-ghost.btn-small", { href: sessionTracesHref(session) },
+          `${omitted} earlier turn${omitted === 1 ? "" : "s"} — see all in the traces table`)));
+    }
     const shown = session.turns.length > MAX_TURNS_SHOWN + 1 && !expanded.has(session.session_id) ? MAX_TURNS_SHOWN : session.turns.length;
-    list.append(...session.turns.slice(0, shown).map((turn, i) => renderTurn(turn, i)));
+    list.append(...session.turns.slice(0, shown).map((turn, i) => renderTurn(turn, omitted + i)));
     if (shown < session.turns.length) {
       const rest = session.turns.length - shown;
       const more = h("li.turn-more", {},
         h("button.btn.btn-ghost.btn-small", { testid: "session-more", onclick: () => {
           expanded.add(session.session_id);
-          more.replaceWith(...session.turns.slice(shown).map((turn, i) => renderTurn(turn, shown + i)));
+          more.replaceWith(...session.turns.slice(shown).map((turn, i) => renderTurn(turn, omitted + shown + i)));
         } }, `Show ${rest} more turn${rest === 1 ? "" : "s"}`));
       list.append(more);
     }
     return list;
+  }
+
+  function sessionTracesHref(session) {
+    const filter = `metadata.\`mlflow.trace.session\` = '${session.session_id.replace(/'/g, "''")}'`;
+    return `#/experiments/${encodeURIComponent(experimentId)}/traces?q=${encodeURIComponent(filter)}`;
   }
 
   function renderTurn(turn, index) {
