@@ -272,6 +272,7 @@ export function renderDetail(span, meta, state, onTab) {
     for (const button of bar.children) button.classList.toggle("active", button.dataset.tab === id);
     const tab = tabs.find((t) => t[0] === id);
     body.replaceChildren(tab[2]());
+    state.afterRender?.(body);
   };
   for (const [id, label, , count] of tabs) {
     const button = h("button.tv-tab", { type: "button", role: "tab", testid: `tab-${id}`, dataset: { tab: id } }, label, count ? h("span.tv-tab-count", null, String(count)) : null);
@@ -279,7 +280,9 @@ export function renderDetail(span, meta, state, onTab) {
     bar.append(button);
   }
   show(active);
-  return h("div.tv-detail-inner", null, head, errorBox, bar, body);
+  const inner = h("div.tv-detail-inner", null, head, errorBox, bar, body);
+  if (errorBox) state.afterRender?.(errorBox);
+  return inner;
 }
 
 function typeKey(type) {

@@ -227,3 +227,35 @@ export function copyButton(text, { testid, title = "Copy" } = {}) {
   });
   return button;
 }
+
+/**
+ * Marks the occurrences of `query` (lowercase) in the text under `root` (what is rendered;
+ * collapsed JSON and cut text are left as they are). Bounded, so huge values stay cheap.
+ */
+export function highlightText(root, query) {
+  if (!query || !root) return 0;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) => (node.parentElement?.closest("button, mark, summary") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  const hits = [];
+  for (let node = walker.nextNode(), seen = 0; node && seen < 20_000 && hits.length < 500; node = walker.nextNode(), seen++) {
+    if (node.data.toLowerCase().includes(query)) hits.push(node);
+  }
+  for (const node of hits) {
+    const text = node.data;
+    const lower = text.toLowerCase();
+    const parts = [];
+    let from = 0;
+    for (let at = lower.indexOf(query); at >= 0; at = lower.indexOf(query, at + query.length)) {
+      if (at > from) parts.push(text.slice(from, at));
+      const mark = document.createElement("mark");
+      mark.className = "tv-hit";
+      mark.textContent = text.slice(at, at + query.length);
+      parts.push(mark);
+      from = at + query.length;
+    }
+    if (from < text.length) parts.push(text.slice(from));
+    node.replaceWith(...parts);
+  }
+  return hits.length;
+}

@@ -9,7 +9,7 @@
 // then span bodies on demand (GET .../spans?ids=…, the selected span and its neighbours,
 // cached), and .../search?q= for matches inside inputs, outputs and attributes.
 
-import { h, glyph, copyButton, fetchJson, formatMicros, formatNumber, formatTime, typeLabel, typeIcon } from "./util.js";
+import { h, glyph, copyButton, fetchJson, formatMicros, formatNumber, formatTime, typeLabel, typeIcon, highlightText } from "./util.js";
 import { buildModel, visibleRows, typeMask, typeCounts } from "./model.js";
 import { createTree } from "./tree.js";
 import { decodeSpan, renderDetail } from "./detail.js";
@@ -172,7 +172,8 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
   let selected = -1;
   const cache = new Map(); // span id → decoded span
   const pending = new Map(); // span id → promise
-  const detailState = { tab: "chat" };
+  // The detail marks the trace search's text in what it renders.
+  const detailState = { tab: "chat", afterRender: (el) => highlightText(el, searchInput.value.trim().toLowerCase()) };
   const layout = readLayout();
   const cleanups = [];
 
