@@ -53,6 +53,7 @@ async fn page_and_modules_are_served_with_their_content_types() {
         let content_type = answer.header("content-type").unwrap_or_default();
         assert!(content_type.contains(mime), "{path}: content-type {content_type}");
         assert!(!answer.body.is_empty(), "{path} is empty");
+        assert_eq!(answer.header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
     }
     server.stop().await.unwrap();
 }
