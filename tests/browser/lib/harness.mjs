@@ -181,7 +181,10 @@ export async function attrs(page, selector, name) {
   return page.locator(selector).evaluateAll((els, n) => els.map((el) => el.getAttribute(n)), name);
 }
 
-/** Waits until `fn()` (async) returns a truthy value; fails with `message` after the timeout. */
+/**
+ * Waits until `fn()` (async) returns a truthy value; fails with `message` (a string, or a
+ * function called at the failure for the state then) after the timeout.
+ */
 export async function eventually(fn, message, timeoutMs = TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -190,5 +193,6 @@ export async function eventually(fn, message, timeoutMs = TIMEOUT_MS) {
     if (last) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(`${message} (still ${JSON.stringify(last)} after ${timeoutMs} ms)`);
+  const text = typeof message === "function" ? await message() : message;
+  assert.fail(`${text} (still ${JSON.stringify(last)} after ${timeoutMs} ms)`);
 }

@@ -11,7 +11,9 @@ import {
   eventually,
   searchTraces,
   EXPERIMENT_ID,
+  BASE_URL,
 } from "../lib/harness.mjs";
+import { randomBytes } from "node:crypto";
 
 let browser;
 before(async () => {
@@ -200,5 +202,78 @@ test("tag editor adds a tag to a trace", async () => {
       return info?.trace_id === target.trace_id;
     }, "the tag reached the server");
     await eventually(async () => /browser-test/.test(await row.innerText()), "the row shows the new tag");
+  });
+});
+
+test("sorting by duration follows the API's order", async () => {
+  const byDuration = (await searchTraces("", 500)).filter((t) => t.execution_duration);
+  await withPage(async (page) => {
+    await page.goto(url(`/experiments/${EXPERIMENT_ID}/traces`));
+    await page.locator(tid("trace-row")).first().waitFor();
+    const header = page.locator(tid("sort-duration"));
+    await header.click();
+    // One click sorts one way, a second the other; check whichever order is shown.
+    for (let clicks = 0; clicks < 2; clicks++) {
+      const th = page.locator("th", { has: header });
+      const direction = await eventually(async () => {
+        const sort = await th.getAttribute("aria-sort");
+        return sort === "ascending" || sort === "descending" ? sort : null;
+      }, "the header says how it sorts");
+      const durations = (list) => list.map((t) => parseFloat(t.execution_duration));
+      const expected = [...byDuration].sort((a, b) =>
+        direction === "ascending" ? durations([a])[0] - durations([b])[0] : durations([b])[0] - durations([a])[0],
+      );
+      await eventually(async () => {
+        const ids = (await rowIds(page)).filter((id) => byDuration.some((t) => t.trace_id === id));
+        const shown = ids.map((id) => parseFloat(byDuration.find((t) => t.trace_id === id).execution_duration));
+        const sorted = [...shown].sort((a, b) => (direction === "ascending" ? a - b : b - a));
+        return ids.length === expected.length && JSON.stringify(shown) === JSON.stringify(sorted);
+      }, async () => {
+        const shown = (await rowIds(page)).map((id) => byDuration.find((t) => t.trace_id === id)?.execution_duration ?? null);
+        return `rows sorted by duration, ${direction}; shown: ${JSON.stringify(shown)}`;
+      });
+      await header.click();
+    }
+  });
+});
+
+/** Logs a finished trace without spans through the MLflow REST API (StartTraceV3). */
+async function logTrace(traceId, preview) {
+  const response = await fetch(`${BASE_URL}/ajax-api/3.0/mlflow/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      trace: {
+        trace_info: {
+          trace_id: traceId,
+          trace_location: { type: "MLFLOW_EXPERIMENT", mlflow_experiment: { experiment_id: EXPERIMENT_ID } },
+          request_time: new Date().toISOString(),
+          execution_duration: "0.250s",
+          state: "OK",
+          request_preview: preview,
+          tags: { "demo.scenario": "browser-test-live" },
+        },
+      },
+    }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+test("live: a new trace appears without a reload; delete-selected removes it", async () => {
+  const traceId = `tr-${randomBytes(16).toString("hex")}`;
+  await withPage(async (page) => {
+    await page.goto(url(`/experiments/${EXPERIMENT_ID}/traces`));
+    await page.locator(tid("trace-row")).first().waitFor();
+    await logTrace(traceId, "a trace logged while the page is open");
+    const row = page.locator(`${tid("trace-row")}[data-trace-id="${traceId}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.innerText(), /a trace logged while the page is open/);
+
+    await row.locator(tid("row-select")).check();
+    await page.locator(tid("delete-selected")).click();
+    await page.locator(tid("confirm-delete")).click();
+    await row.waitFor({ state: "detached" });
+    const left = await searchTraces("tags.`demo.scenario` = 'browser-test-live'");
+    assert.deepEqual(left, [], "the trace is gone from the server");
   });
 });

@@ -331,3 +331,31 @@ test("search within a trace jumps between matches; span type filter", async () =
     }, "the TOOL spans are shown, chat spans hidden");
   });
 });
+
+test("keyboard: arrow keys move the selection through the tree", async () => {
+  const trace = await demoTrace("agent");
+  const root = spanNamed(trace, "travel_agent");
+  await withPage(async (page) => {
+    await page.goto(url(traceHash(trace, spanIdHex(root))));
+    await page.locator(ROWS).first().waitFor();
+    await page.locator(tid("expand-all")).click();
+    await spanRow(page, root).click();
+    const order = await attrs(page, ROWS, "data-span-id");
+    await page.keyboard.press("ArrowDown");
+    await eventually(async () => page.url().endsWith(`/spans/${order[1]}`), "ArrowDown selects the next row");
+    await page.keyboard.press("ArrowDown");
+    await eventually(async () => page.url().endsWith(`/spans/${order[2]}`), "and the one after");
+    await page.keyboard.press("ArrowUp");
+    await eventually(async () => page.url().endsWith(`/spans/${order[1]}`), "ArrowUp goes back");
+  });
+});
+
+test("the trace id copies to the clipboard", async () => {
+  const trace = await demoTrace("chat");
+  await withPage(async (page, session) => {
+    await session.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(url()).origin });
+    await page.goto(url(traceHash(trace)));
+    await page.locator(tid("trace-id-copy")).click();
+    await eventually(async () => (await page.evaluate(() => navigator.clipboard.readText())) === trace.info.trace_id, "the clipboard holds the trace id");
+  });
+});

@@ -288,7 +288,7 @@ fn large_payloads(clock: &mut Clock) -> String {
                 report
             },
         );
-        root.set_outputs(json!({"report_chars": report.len()}));
+        root.set_outputs(format!("Quarterly order report: {LARGE_PARAGRAPHS} sections, {} characters.", report.len()));
         root.trace_id()
     })
 }
