@@ -242,6 +242,8 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     if (model.childCount(i) === 0) return;
     collapsed[i] = collapsed[i] ? 0 : 1;
     refreshRows();
+    // Collapsing hides the selected span: the selection moves up to the collapsed span.
+    if (collapsed[i] && selected >= 0 && model.pos[selected] > model.pos[i] && model.pos[selected] < model.end[i]) select(i, { user: true });
   }
 
   /** Opens every collapsed ancestor of span i; true when the rows changed. */
@@ -261,7 +263,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       while (model.parent[top] >= 0) top = model.parent[top];
       select(top, { user: true });
     }
-    tree.element.querySelector(".tv-tree-viewport").scrollTop = 0;
+    tree.viewport.scrollTop = 0;
   });
   typeSelect.addEventListener("change", () => {
     keep = typeSelect.value ? typeMask(model, [typeSelect.value]) : null;
