@@ -40,6 +40,14 @@ function contentBlocks(content) {
     if (typeof part === "string") { blocks.push({ kind: "text", text: part }); continue; }
     if (!isObj(part)) continue;
     const type = part.type;
+    if (isObj(part.toolUse)) { // Bedrock converse blocks
+      blocks.push({ kind: "tool_call", id: part.toolUse.toolUseId, name: part.toolUse.name, args: part.toolUse.input });
+      continue;
+    }
+    if (isObj(part.toolResult)) {
+      blocks.push({ kind: "tool_result", id: part.toolResult.toolUseId, content: toolResultContent((part.toolResult.content || []).map((c) => (c.text !== undefined ? { type: "text", text: c.text } : c.json ?? c))) });
+      continue;
+    }
     if (type === "text" || type === "input_text" || type === "output_text" || (type === undefined && typeof part.text === "string")) {
       blocks.push({ kind: "text", text: String(part.text ?? part.content ?? "") });
     } else if (type === "refusal") {
@@ -211,6 +219,7 @@ function responseMessages(outputs, attrs) {
     });
   }
   if (Array.isArray(outputs.output) && outputs.output.length) return responseItems(outputs.output, "assistant");
+  if (isObj(outputs.output) && isObj(outputs.output.message)) return message({ role: "assistant", ...outputs.output.message }); // Bedrock converse
   if (typeof outputs.output_text === "string") return [{ role: "assistant", blocks: contentBlocks(outputs.output_text) }];
   if (outputs.type === "message" || (outputs.role && outputs.content !== undefined)) {
     return [{ role: normRole(outputs.role ?? "assistant"), blocks: contentBlocks(outputs.content), finish: outputs.stop_reason }];
