@@ -152,7 +152,9 @@ export function textBlock(text, { markdown } = {}) {
   const body = h("div.tv-text-body");
   const render = () => {
     const shown = text.length > limit ? text.slice(0, limit) : text;
-    body.replaceChildren(raw ? h("div.tv-text-raw", null, shown) : renderMarkdown(shown));
+    // Prose reads better in the text font; code, JSON-ish text and markdown source stay monospace.
+    const mono = asMarkdown || /^\s*[[{<]|\n {2,}\S|;\s*$|\b(SELECT|FROM|def|function|class)\b/m.test(shown.slice(0, 2000));
+    body.replaceChildren(raw ? h(`div.tv-text-raw${mono ? ".mono" : ""}`, null, shown) : renderMarkdown(shown));
     if (text.length > limit) {
       body.append(showMoreButton(`show more (${(text.length - limit).toLocaleString("en-US")} more chars)`, () => { limit = limit * 8 + 50_000; render(); }));
     }

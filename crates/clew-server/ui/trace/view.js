@@ -2,8 +2,10 @@
 // all), the span tree with its timeline, and the span detail. Used by the app's trace route
 // and by the notebook renderer page (compact).
 //
-//   mountTraceView(element, { traceId, experimentId, spanId, compact, onSelectSpan })
+//   mountTraceView(element, { traceId, experimentId, spanId, compact, onSelectSpan, onLoad })
 //     → { destroy(), selectSpan(spanId) }
+// onSelectSpan(spanId) follows the user's selection (for the URL); onLoad(traceInfo) is called
+// once the trace is loaded.
 //
 // Data: GET /ajax-api/clew/traces/{id}/skeleton (the whole tree without payloads, columnar),
 // then span bodies on demand (GET .../spans?ids=…, the selected span and its neighbours,
@@ -37,6 +39,7 @@ export function mountTraceView(element, options = {}) {
         if (destroyed) return;
         api = build(root, data, { ...options, experimentId, compact, onSelectSpan, signal: abort.signal });
         root.dataset.loadMs = String(Math.round(performance.now() - started));
+        options.onLoad?.(data.trace_info || {});
         if (data.trace_info?.state === "IN_PROGRESS") followLive(data);
       })
       .catch((error) => {
