@@ -25,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(traced::end_function_call, m)?)?;
     m.add_function(wrap_pyfunction!(traced::fail_function_call, m)?)?;
     m.add_function(wrap_pyfunction!(traced::start_generator_span, m)?)?;
+    m.add_function(wrap_pyfunction!(traced::fail_span, m)?)?;
     m.add_function(wrap_pyfunction!(traced::record_chunk, m)?)?;
     m.add_function(wrap_pyfunction!(traced::enter_span, m)?)?;
     m.add_function(wrap_pyfunction!(traced::exit_span, m)?)?;

@@ -75,10 +75,21 @@ pub fn event_of(obj: &Bound<'_, PyAny>) -> PyResult<SpanEvent> {
 /// Records a Python exception on `span`: an `exception` event (type, message, formatted
 /// traceback) and status ERROR `"Type: message"`.
 pub fn record_exception(py: Python<'_>, span: &clew::LiveSpan, exc: &Bound<'_, PyAny>) {
+    record_exception_with_traceback(py, span, exc, None)
+}
+
+/// Like [`record_exception`], with the traceback given separately (a `PyErr` carries it
+/// apart from the exception object until it is raised again).
+pub fn record_exception_with_traceback(
+    py: Python<'_>,
+    span: &clew::LiveSpan,
+    exc: &Bound<'_, PyAny>,
+    traceback: Option<Bound<'_, PyAny>>,
+) {
     if !span.is_recording() {
         return;
     }
-    let (type_name, message, stacktrace) = state::exception_parts(py, exc);
+    let (type_name, message, stacktrace) = state::exception_parts(py, exc, traceback);
     span.record_exception_parts(&type_name, &message, &stacktrace);
 }
 

@@ -70,7 +70,7 @@ pub fn make_event(py: Python<'_>, name: &str, timestamp_ns: i64, attributes: Bou
 }
 
 /// (type name, message, formatted traceback) of a Python exception, as MLflow records them.
-pub fn exception_parts(py: Python<'_>, exc: &Bound<'_, PyAny>) -> (String, String, String) {
+pub fn exception_parts(py: Python<'_>, exc: &Bound<'_, PyAny>, traceback: Option<Bound<'_, PyAny>>) -> (String, String, String) {
     let type_name = exc
         .get_type()
         .name()
@@ -80,7 +80,10 @@ pub fn exception_parts(py: Python<'_>, exc: &Bound<'_, PyAny>) -> (String, Strin
     let stacktrace = get(py)
         .ok()
         .and_then(|state| {
-            let tb = exc.getattr("__traceback__").ok()?;
+            let tb = match traceback {
+                Some(tb) => tb,
+                None => exc.getattr("__traceback__").ok()?,
+            };
             let lines = state.format_exception.call1(py, (exc.get_type(), exc, tb)).ok()?;
             let joined = "".into_pyobject(py).ok()?.call_method1("join", (lines,)).ok()?;
             Some(joined.to_string().trim().to_string())

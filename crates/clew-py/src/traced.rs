@@ -5,7 +5,7 @@
 //! reads it to find the parent and sets/resets it around the call; the Rust SDK's own
 //! thread-local slot is not used for Python spans.
 
-use crate::live_span::{record_exception, span_type_of, PyLiveSpan};
+use crate::live_span::{record_exception, record_exception_with_traceback, span_type_of, PyLiveSpan};
 use crate::serialize::{to_json, write_value};
 use crate::state::{self, State};
 use clew::{SpanBuilder, SpanType};
@@ -225,7 +225,8 @@ fn finish_ok(span: &clew::LiveSpan, result: &Bound<'_, PyAny>) {
 
 fn finish_err(py: Python<'_>, span: &clew::LiveSpan, err: &PyErr) {
     if span.is_recording() {
-        record_exception(py, span, err.value(py).as_any());
+        let traceback = err.traceback(py).map(Bound::into_any);
+        record_exception_with_traceback(py, span, err.value(py).as_any(), traceback);
         span.end();
     }
 }
@@ -308,6 +309,16 @@ pub fn fail_function_call(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: &
     if let Ok(state) = state::get(py) {
         let _ = state.ctx_reset.call1(py, (token,));
     }
+    let span = &span.get().span;
+    if span.is_recording() {
+        record_exception(py, span, exception);
+        span.end();
+    }
+}
+
+/// Records an exception on a span and ends it, leaving the current span alone (generators).
+#[pyfunction]
+pub fn fail_span(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, exception: &Bound<'_, PyAny>) {
     let span = &span.get().span;
     if span.is_recording() {
         record_exception(py, span, exception);

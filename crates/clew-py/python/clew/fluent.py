@@ -103,7 +103,7 @@ def _wrap_generator(fn: Callable, spec, output_reducer: Optional[Callable]) -> C
     enabled = ENABLED
     start = _core.start_generator_span
     record_chunk = _core.record_chunk
-    fail = _core.fail_function_call
+    fail = _core.fail_span
     var = CURRENT_SPAN
 
     def wrapper(*args, **kwargs):
@@ -114,22 +114,18 @@ def _wrap_generator(fn: Callable, spec, output_reducer: Optional[Callable]) -> C
         outputs: list = []
         index = 0
         while True:
-            # The span is current only while the generator's own code runs.
+            # The span is current only while the generator's own code runs (MLflow's rule),
+            # so the consumer's code between items is not inside it.
             token = var.set(span)
             try:
                 value = next(generator)
             except StopIteration:
                 break
             except BaseException as e:
-                var.reset(token)
-                token = var.set(None)
-                fail(span, token, e)
+                fail(span, e)
                 raise
             finally:
-                try:
-                    var.reset(token)
-                except ValueError:
-                    pass
+                var.reset(token)
             outputs.append(value)
             record_chunk(span, index, value)
             index += 1
@@ -142,7 +138,7 @@ def _wrap_generator(fn: Callable, spec, output_reducer: Optional[Callable]) -> C
                 _end_stream(span, outputs, output_reducer)
                 raise
             except BaseException as e:
-                fail(span, var.set(None), e)
+                fail(span, e)
                 raise
         _end_stream(span, outputs, output_reducer)
 
@@ -153,7 +149,7 @@ def _wrap_async_generator(fn: Callable, spec, output_reducer: Optional[Callable]
     enabled = ENABLED
     start = _core.start_generator_span
     record_chunk = _core.record_chunk
-    fail = _core.fail_function_call
+    fail = _core.fail_span
     var = CURRENT_SPAN
 
     async def wrapper(*args, **kwargs):
@@ -172,15 +168,10 @@ def _wrap_async_generator(fn: Callable, spec, output_reducer: Optional[Callable]
             except StopAsyncIteration:
                 break
             except BaseException as e:
-                var.reset(token)
-                token = var.set(None)
-                fail(span, token, e)
+                fail(span, e)
                 raise
             finally:
-                try:
-                    var.reset(token)
-                except ValueError:
-                    pass
+                var.reset(token)
             outputs.append(value)
             record_chunk(span, index, value)
             index += 1
@@ -191,7 +182,7 @@ def _wrap_async_generator(fn: Callable, spec, output_reducer: Optional[Callable]
                 _end_stream(span, outputs, output_reducer)
                 raise
             except BaseException as e:
-                fail(span, var.set(None), e)
+                fail(span, e)
                 raise
         _end_stream(span, outputs, output_reducer)
 
