@@ -174,6 +174,8 @@ def _worker(args) -> None:
                     "plain_us_per_call": plain_wall / 1e3 / n,
                     "decorated_us_per_call": dis_wall / 1e3 / n,
                     "overhead_us_per_span": (dis_wall - plain_wall) / 1e3 / n,
+                    "plain_cpu_us_per_call": plain_cpu / 1e3 / n,
+                    "decorated_cpu_us_per_call": dis_cpu / 1e3 / n,
                 }
             )
             print(f"  [{args.worker}] disabled: {reps[-1]}", file=sys.stderr, flush=True)
@@ -189,6 +191,8 @@ def _worker(args) -> None:
             "plain_us_per_call": plain,
             "decorated_us_per_call": decorated,
             "overhead_us_per_span": decorated - plain,
+            "overhead_cpu_us_per_span": min(r["decorated_cpu_us_per_call"] for r in reps)
+            - min(r["plain_cpu_us_per_call"] for r in reps),
             "traces_written_while_disabled": leaked,
         }
     finally:
@@ -304,6 +308,7 @@ def _table(results: dict) -> str:
     rows.append(("disabled: µs/call decorated", *[f(get(l, "phases", "disabled", "decorated_us_per_call"), 3) for l in libs]))
     rows.append(("disabled: µs/call plain function", *[f(get(l, "phases", "disabled", "plain_us_per_call"), 3) for l in libs]))
     rows.append(("disabled: overhead µs/span", *[f(get(l, "phases", "disabled", "overhead_us_per_span"), 3) for l in libs]))
+    rows.append(("disabled: overhead µs/span (CPU)", *[f(get(l, "phases", "disabled", "overhead_cpu_us_per_span"), 3) for l in libs]))
     rows.append(("burst: 10k traces made in (s)", *[f(get(l, "phases", "burst", "make_s"), 3) for l in libs]))
     rows.append(("burst: flush (s)", *[f(get(l, "phases", "burst", "flush_s"), 3) for l in libs]))
     rows.append(("burst: landed / lost", *[f"{get(l, 'phases', 'burst', 'landed'):,} / {get(l, 'phases', 'burst', 'lost'):,} ({get(l, 'phases', 'burst', 'lost_pct'):.1f}%)" for l in libs]))
