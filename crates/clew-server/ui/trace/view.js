@@ -341,7 +341,28 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       h("div.tv-detail-head", null,
         h("div.tv-detail-title", null, typeIcon(model.type(i), 22), h("h2", null, model.name(i)), h(`span.tv-status.${model.status[i] === 2 ? "error" : model.status[i] === 1 ? "ok" : "unset"}`, null, ["UNSET", "OK", "ERROR"][model.status[i]])),
         h("div.tv-badges", null, h("span.tv-badge", null, typeLabel(model.type(i))), h("span.tv-badge", null, glyph("clock", 12), " ", formatMicros(model.durUs[i])))),
+      placeholderTabs(i),
       h("div.tv-loading-lines", null, h("div"), h("div"), h("div")));
+  }
+
+  /** The tabs while the span loads: a tab picked now is the one the loaded span opens on. */
+  function placeholderTabs(i) {
+    const llmLike = model.type(i) === "LLM" || model.type(i) === "CHAT_MODEL";
+    const tabs = [...(llmLike ? [["chat", "Chat"]] : []), ["io", "Inputs / Outputs"], ["attributes", "Attributes"], ["events", "Events"]];
+    const chosen = () => (llmLike && (detailState.tab === "io" || detailState.tab === "chat") && detailState.chatPreferred !== false ? "chat" : tabs.some((t) => t[0] === detailState.tab) ? detailState.tab : "io");
+    const bar = h("div.tv-tabs", { role: "tablist" });
+    const mark = () => { for (const b of bar.children) b.classList.toggle("active", b.dataset.tab === chosen()); };
+    for (const [id, label] of tabs) {
+      const button = h("button.tv-tab", { type: "button", role: "tab", testid: `tab-${id}`, dataset: { tab: id } }, label);
+      button.addEventListener("click", () => {
+        detailState.tab = id;
+        if (llmLike) detailState.chatPreferred = id === "chat";
+        mark();
+      });
+      bar.append(button);
+    }
+    mark();
+    return bar;
   }
 
   function showDetail(i) {
