@@ -245,6 +245,29 @@ def test_iframe_for_several_traces_uses_mlflows_repeated_parameters_and_keeps_a_
     assert [v for k, v in pairs if k == "trace_id"] == [t1.info.trace_id, t2.info.trace_id]
 
 
+def test_iframe_points_at_a_real_clew_servers_notebook_page(clew_server, monkeypatch):
+    # Traces go to a running `clew server`; the iframe's URL must serve the renderer page, and
+    # the trace it names must be readable through the call that page makes.
+    import json
+    import urllib.request
+
+    url, _ = clew_server
+    clew.set_tracking_uri(url)
+    trace = make_agent_trace()
+    src = iframe_src(notebook.render_trace_html(trace))
+    assert src.startswith(url + "/static-files/lib/notebook-trace-renderer/index.html?")
+    with urllib.request.urlopen(src, timeout=10) as r:
+        assert r.status == 200
+        assert r.headers.get("content-type", "").startswith("text/html")
+        assert b"<html" in r.read().lower()
+    tid = parse_qs(urlparse(src).query)["trace_id"][0]
+    with urllib.request.urlopen(f"{url}/ajax-api/2.0/mlflow/get-trace-artifact?request_id={tid}",
+                                timeout=10) as r:
+        body = json.loads(r.read())
+    names = {s["name"] for s in body["spans"]}
+    assert names == {"agent", "call_llm", "lookup"}
+
+
 def test_iframe_url_is_escaped():
     trace = make_agent_trace()
     doc = notebook.render_trace_html(trace, tracking_uri='http://host:1/"><script>alert(1)</script>')
