@@ -37,6 +37,7 @@ export function decodeSpan(dict) {
     inputKey: input.key,
     outputs: output.value,
     outputKey: output.key,
+    raw: dict,
   };
 }
 
@@ -241,10 +242,13 @@ export function renderDetail(span, meta, state, onTab) {
   badges.firstChild.style.setProperty("--c", `var(--type-${typeKey(span.type)})`);
 
   const head = h("div.tv-detail-head", null,
+    meta.path || null,
     h("div.tv-detail-title", null, typeIcon(span.type, 22), h("h2", { title: span.name }, span.name), h(`span.tv-status.${statusCls}`, null, span.status.code)),
     badges,
     h("div.tv-detail-id", null, h("span.tv-muted", null, "span "), h("code", null, span.id), copyButton(span.id, { title: "Copy span id" }),
-      span.parentId ? [h("span.tv-muted", null, "  parent "), h("code", null, span.parentId)] : null));
+      span.parentId ? [h("span.tv-muted", null, "  parent "), h("code", null, span.parentId)] : null,
+      h("span.tv-spacer"),
+      span.raw ? h("span.tv-copy-json", null, h("span.tv-muted", null, "span JSON"), copyButton(() => JSON.stringify(span.raw, null, 2), { title: "Copy the span as JSON (MLflow span dict)" })) : null));
 
   const exceptions = span.events.filter((e) => e.name === "exception");
   const errorBox = span.status.code === "ERROR" || exceptions.length

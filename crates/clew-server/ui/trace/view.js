@@ -336,6 +336,25 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     return promise;
   }
 
+  /** The span's ancestors as a clickable trail (root › … › parent); null for a root. */
+  function ancestorPath(i) {
+    const chain = [];
+    for (let p = model.parent[i]; p >= 0 && chain.length < 200; p = model.parent[p]) chain.push(p);
+    if (!chain.length) return null;
+    chain.reverse();
+    // Long chains keep the root and the nearest ancestors.
+    const shown = chain.length > 5 ? [chain[0], -1, ...chain.slice(-3)] : chain;
+    const trail = h("nav.tv-path", { "aria-label": "Ancestors" });
+    shown.forEach((p, k) => {
+      if (k) trail.append(h("span.tv-path-sep", null, "›"));
+      if (p < 0) { trail.append(h("span.tv-muted", { title: `${chain.length - 4} more` }, "…")); return; }
+      const link = h("button.tv-path-item", { type: "button", title: `${model.type(p) || "span"} ${model.name(p)}` }, model.name(p));
+      link.addEventListener("click", () => select(p, { user: true }));
+      trail.append(link);
+    });
+    return trail;
+  }
+
   function placeholder(i) {
     return h("div.tv-detail-inner", null,
       h("div.tv-detail-head", null,
@@ -367,7 +386,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
 
   function showDetail(i) {
     const id = model.id(i);
-    const meta = { durationUs: model.durUs[i], offsetUs: model.startUs[i] };
+    const meta = { durationUs: model.durUs[i], offsetUs: model.startUs[i], path: ancestorPath(i) };
     const render = () => {
       if (selected !== i) return;
       const span = cache.get(id);
