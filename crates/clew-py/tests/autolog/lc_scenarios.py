@@ -137,3 +137,35 @@ LC_SCENARIOS = {name: fn for name, fn in list(globals().items()) if name.startsw
 # All LangChain scenarios are compared with MLflow except batch, whose three
 # traces a last-trace lookup cannot pick apart (it is tested on its own).
 LC_ORACLE_SCENARIOS = [n for n in LC_SCENARIOS if n != "lc_batch"]
+
+
+def _chat_openai(server, **kwargs):
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model="gpt-4o-mini", base_url=server.openai_base_url, api_key="test-key", max_retries=0, temperature=0.0, **kwargs
+    )
+
+
+def lc_openai_chat(server) -> Any:
+    """ChatOpenAI in a chain against the fake OpenAI server (LangChain + OpenAI autolog nest)."""
+    chain = PROMPT | _chat_openai(server) | StrOutputParser()
+    return chain.invoke({"topic": "clew"})
+
+
+def lc_openai_tools(server) -> Any:
+    return _chat_openai(server).bind_tools([word_count]).invoke("count the words in 'a b c'")
+
+
+def lc_openai_stream(server) -> Any:
+    return "".join(chunk.content for chunk in _chat_openai(server).stream("What is clew?"))
+
+
+try:  # optional: langchain-openai
+    import langchain_openai  # noqa: F401
+
+    LC_OPENAI_SCENARIOS = ["lc_openai_chat", "lc_openai_tools", "lc_openai_stream"]
+except ImportError:
+    LC_OPENAI_SCENARIOS = []
+LC_SCENARIOS.update({n: globals()[n] for n in ("lc_openai_chat", "lc_openai_tools", "lc_openai_stream")})
+LC_ORACLE_SCENARIOS += LC_OPENAI_SCENARIOS

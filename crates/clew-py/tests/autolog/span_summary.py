@@ -7,7 +7,22 @@ the spans one library records can be compared with the other's.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+# LangChain gives each run a fresh id ("lc_run--<uuid>") that ends up in message ids.
+_RUN_ID = re.compile(r"lc_run--[0-9a-f-]{36}")
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with per-run random ids replaced by a placeholder."""
+    if isinstance(value, str):
+        return _RUN_ID.sub("lc_run--<id>", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
 
 # Attributes every span carries whatever produced it; autolog does not set them.
 _ENGINE_ATTRIBUTES = {
@@ -38,7 +53,7 @@ def _event(event: Any) -> dict:
 
 
 def summarize_span(span: Any, names_by_id: dict) -> dict:
-    return {
+    return _scrub({
         "name": span.name,
         "span_type": span.span_type,
         "parent": names_by_id.get(span.parent_id),
@@ -47,7 +62,7 @@ def summarize_span(span: Any, names_by_id: dict) -> dict:
         "attributes": {k: v for k, v in (span.attributes or {}).items() if k not in _ENGINE_ATTRIBUTES},
         "events": [_event(e) for e in span.events],
         "status": _code(span.status),
-    }
+    })
 
 
 def summarize_trace(trace: Any) -> list[dict]:

@@ -203,3 +203,21 @@ def test_tracing_failure_does_not_break_the_chain(monkeypatch):
     assert "".join(lc.lc_chain_stream()) == "clew is a tracer"
     with pytest.raises(RuntimeError, match="bad input"):
         lc.lc_lambda_error()
+
+
+def test_chat_openai_with_openai_autolog_nests_the_client_call(server):
+    pytest.importorskip("langchain_openai")
+    clew.openai.autolog()
+    assert lc.lc_openai_chat(server) == "Echo: Tell me about clew"
+    spans = by_name(last_spans())
+    model, client = spans["ChatOpenAI"], spans["Completions"]
+    assert (model["span_type"], model["parent"]) == ("CHAT_MODEL", "RunnableSequence")
+    assert (client["span_type"], client["parent"]) == ("CHAT_MODEL", "ChatOpenAI")
+    assert model["attributes"]["mlflow.llm.provider"] == "openai"
+    assert model["attributes"]["mlflow.llm.model"] == "gpt-4o-mini"
+    assert model["attributes"]["mlflow.chat.tokenUsage"] == client["attributes"]["mlflow.chat.tokenUsage"] == {
+        "input_tokens": 7,
+        "output_tokens": 5,
+        "total_tokens": 12,
+    }
+    assert client["outputs"]["choices"][0]["message"]["content"] == "Echo: Tell me about clew"
