@@ -92,9 +92,9 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       row.dataset.spanType = type || "UNKNOWN";
       row.dataset.depth = String(depth);
       row.setAttribute("aria-level", String(depth + 1));
-      const levels = Math.min(depth, MAX_INDENT_LEVELS);
+      const levels = Math.min(depth, maxLevels);
       p.indent.style.width = `${levels * INDENT}px`;
-      p.depthBadge.textContent = depth > MAX_INDENT_LEVELS ? `L${depth}` : "";
+      p.depthBadge.textContent = depth > maxLevels ? `L${depth}` : "";
       if (row._type !== type) {
         p.iconSlot.replaceChildren(typeIcon(type));
         row._type = type;
@@ -165,6 +165,20 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
   }
   const axisResize = new ResizeObserver(layoutTicks);
   axisResize.observe(ticks);
+  // Deep trees indent only as far as leaves room for the name; deeper rows show their depth.
+  let maxLevels = MAX_INDENT_LEVELS;
+  const nameHeader = header.firstChild;
+  const nameResize = new ResizeObserver(() => {
+    const width = nameHeader.clientWidth;
+    if (!width) return;
+    const next = Math.max(3, Math.min(MAX_INDENT_LEVELS, Math.floor((width - 260) / INDENT)));
+    if (next !== maxLevels) {
+      maxLevels = next;
+      for (const row of pool) row._index = -1;
+      schedule();
+    }
+  });
+  nameResize.observe(nameHeader);
 
   viewport.addEventListener("scroll", schedule, { passive: true });
   const resize = new ResizeObserver(schedule);
@@ -269,7 +283,7 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
       schedule();
     },
     focus() { viewport.focus({ preventScroll: true }); },
-    destroy() { resize.disconnect(); axisResize.disconnect(); if (frame) cancelAnimationFrame(frame); },
+    destroy() { resize.disconnect(); axisResize.disconnect(); nameResize.disconnect(); if (frame) cancelAnimationFrame(frame); },
   };
 }
 

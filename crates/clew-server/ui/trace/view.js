@@ -339,7 +339,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
   /** The span's ancestors as a clickable trail (root › … › parent); null for a root. */
   function ancestorPath(i) {
     const chain = [];
-    for (let p = model.parent[i]; p >= 0 && chain.length < 200; p = model.parent[p]) chain.push(p);
+    for (let p = model.parent[i]; p >= 0 && chain.length <= model.count; p = model.parent[p]) chain.push(p);
     if (!chain.length) return null;
     chain.reverse();
     // Long chains keep the root and the nearest ancestors.
