@@ -76,6 +76,13 @@ export function buildModel(skeleton) {
     }
   }
 
+  // errorBelow[i]: some descendant of span i failed (shown on collapsed rows).
+  const errorBelow = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== 2) continue;
+    for (let p = parent[i]; p >= 0 && !errorBelow[p]; p = parent[p]) errorBelow[p] = 1;
+  }
+
   let totalUs = 0;
   let maxDepth = 0;
   for (let i = 0; i < n; i++) {
@@ -90,7 +97,7 @@ export function buildModel(skeleton) {
     startNs: skeleton.start_ns,
     nameTable: skeleton.name_table || [],
     typeTable: skeleton.type_table || [],
-    parent, startUs, durUs, nameIdx, typeIdx, status, childStart, children, order, pos, end, depth,
+    parent, startUs, durUs, nameIdx, typeIdx, status, childStart, children, order, pos, end, depth, errorBelow,
     totalUs: totalUs || 1,
     maxDepth,
     id(i) { return ids.substr(i * 16, 16); },

@@ -134,6 +134,8 @@ export function createTree(model, { rowHeight = 28, onSelect, onToggle, onActiva
     p.toggle.classList.toggle("collapsed", isCollapsed);
     p.toggle.setAttribute("aria-expanded", String(!isCollapsed));
     p.count.textContent = isCollapsed ? String(kids) : "";
+    p.count.classList.toggle("has-error", isCollapsed && model.errorBelow[i] === 1);
+    p.count.title = isCollapsed ? `${kids} direct children hidden${model.errorBelow[i] ? ", some failed" : ""}` : "";
     row.classList.toggle("selected", i === selected);
     row.setAttribute("aria-selected", String(i === selected));
     row.classList.toggle("match", !!(marks && marks[i]));
