@@ -39,17 +39,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def clew_binary() -> Path:
-    """target/debug/clew (or $CLEW_BIN), built with cargo when missing."""
-    explicit = os.environ.get("CLEW_BIN")
-    if explicit:
-        return Path(explicit)
-    binary = REPO / "target" / "debug" / "clew"
-    if not binary.exists():
-        subprocess.run(["cargo", "build", "-p", "clew-cli"], cwd=REPO, check=True)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def clew_server(tmp_path_factory):
     """A running ``clew server`` on 127.0.0.1; yields (url, store path)."""
@@ -85,32 +74,5 @@ def clew_server(tmp_path_factory):
     log.close()
 
 
-def swap_imports(source: str) -> str:
-    """The seed documents' code with ``mlflow`` imports pointing at clew, nothing else changed."""
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        indent = line[: len(line) - len(stripped)]
-        if stripped == "import mlflow":
-            line = indent + "import clew as mlflow"
-        elif stripped == "import mlflow.tracing":
-            line = indent + "import clew as mlflow; import clew.tracing"
-        elif stripped.startswith("from mlflow.") or stripped.startswith("from mlflow "):
-            line = indent + "from clew" + stripped[len("from mlflow"):]
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
-def run_example(source: str, namespace: dict | None = None) -> dict:
-    """Runs a seed example (imports swapped) in ``namespace``; returns the namespace."""
-    ns = namespace if namespace is not None else {"__name__": "__seed_example__"}
-    exec(compile(swap_imports(source), "<seed example>", "exec"), ns)
-    return ns
-
-
-@pytest.fixture
-def example():
-    return run_example
-
-
 sys.path.insert(0, str(Path(__file__).parent))
+from clew_test_support import clew_binary  # noqa: E402

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 
 import clew
-from conftest import clew_binary
+from clew_test_support import clew_binary
 
 
 @clew.trace(span_type="CHAIN")

@@ -12,7 +12,7 @@ import io
 
 import clew
 from clew.entities import SpanStatusCode
-from conftest import run_example
+from clew_test_support import run_example
 
 BASIC = '''
 import mlflow

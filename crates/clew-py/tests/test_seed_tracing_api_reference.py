@@ -16,7 +16,7 @@ import io
 import pytest
 
 import clew
-from conftest import run_example
+from clew_test_support import run_example
 
 CONFIGURE = '''
 import mlflow
