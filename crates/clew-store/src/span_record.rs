@@ -31,6 +31,11 @@ pub struct SpanRecord {
     pub content: String,
     /// `content` encoded for storage ([`payload::encode`]).
     pub payload: Vec<u8>,
+    /// For a root span: the request preview of its non-empty `mlflow.spanInputs`, derived
+    /// here (on the caller's thread) so the single writer need not parse the span again.
+    pub request_preview: Option<String>,
+    /// For a root span: the response preview of its non-empty `mlflow.spanOutputs`.
+    pub response_preview: Option<String>,
 }
 
 /// Token counts of one span or a whole trace.
@@ -105,6 +110,8 @@ impl SpanRecord {
             user_id: string_attribute(USER_ID_ATTRIBUTE),
             payload: Vec::new(),
             content: payload::span_json(span),
+            request_preview: root_preview(span, keys::SPAN_INPUTS, request_preview),
+            response_preview: root_preview(span, keys::SPAN_OUTPUTS, response_preview),
         }
         .with_payload()
     }
@@ -115,6 +122,15 @@ impl SpanRecord {
         self.payload = payload::encode(&self.content);
         self
     }
+}
+
+/// A root span's preview of a non-empty attribute (what the summary shows before the final
+/// trace info brings the client's own previews); `None` for child spans.
+fn root_preview(span: &Span, key: &str, derive: fn(&str) -> String) -> Option<String> {
+    if span.parent_id.is_some() {
+        return None;
+    }
+    span.attributes.get(key).filter(|v| !v.is_empty()).map(|v| derive(v))
 }
 
 /// The request preview MLflow derives from a root span's inputs JSON (chat-aware, ≤ 1000 chars).

@@ -613,6 +613,56 @@ mod tests {
         assert_eq!(stored.traces.len(), 40);
     }
 
+    /// A batch for a trace with no row takes a shortcut (the summary is computed in memory);
+    /// it must store what recomputing from the rows stores: logging the batch again (which
+    /// recomputes) and logging it in two halves into a second store change nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_new_trace_summary_equals_the_recomputed_one() {
+        use crate::conformance::{json_str, span, trace_id};
+        use clew_model::keys;
+        let usage = |i: i64, o: i64| format!(r#"{{"input_tokens": {i}, "output_tokens": {o}, "total_tokens": {}}}"#, i + o);
+        let batch = |trace: u128| {
+            let root = with_attr(
+                with_attr(span(trace, 1, None, "agent", 10, 90), keys::SPAN_INPUTS, r#"{"messages": [{"role": "user", "content": "hi"}]}"#),
+                keys::SPAN_OUTPUTS,
+                r#""hello there""#,
+            );
+            let llm = with_attr(span(trace, 2, Some(1), "llm", 20, 60), keys::CHAT_TOKEN_USAGE, &usage(7, 3));
+            let llm2 = with_attr(span(trace, 3, Some(1), "llm2", 30, 95), keys::CHAT_TOKEN_USAGE, &usage(5, 1));
+            let tool = with_attr(with_attr(span(trace, 4, Some(1), "tool", 12, 14), "session.id", &json_str("s-1")), "user.id", &json_str("u-1"));
+            let late_session = with_attr(span(trace, 5, Some(1), "late", 40, 41), "session.id", &json_str("s-2"));
+            // Span 2 sent twice in the batch, the second copy without usage.
+            vec![llm.clone(), root, llm2, tool, late_session, span(trace, 2, Some(1), "llm", 20, 60)]
+        };
+        let shortcut = SqliteStore::open_in_memory().expect("open");
+        shortcut.log_spans("0", batch(1)).await.expect("log");
+        let first = shortcut.get_trace(&trace_id(1)).await.expect("read").expect("stored");
+        shortcut.log_spans("0", batch(1)).await.expect("log again");
+        let again = shortcut.get_trace(&trace_id(1)).await.expect("read").expect("stored");
+        assert_eq!(first.info, again.info);
+        let names = |t: &Trace| t.data.spans.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&first), names(&again));
+
+        let halves = SqliteStore::open_in_memory().expect("open");
+        let spans = batch(1);
+        halves.log_spans("0", vec![spans[2].clone()]).await.expect("first half");
+        halves.log_spans("0", spans).await.expect("second half");
+        let recomputed = halves.get_trace(&trace_id(1)).await.expect("read").expect("stored");
+        assert_eq!(first.info, recomputed.info);
+
+        let info = &first.info;
+        assert_eq!(first.data.spans.len(), 5);
+        assert_eq!(info.state.as_str(), "OK");
+        assert_eq!(info.trace_metadata.get(keys::TRACE_SESSION).map(String::as_str), Some("s-1"));
+        assert_eq!(info.trace_metadata.get(keys::TRACE_USER).map(String::as_str), Some("u-1"));
+        assert_eq!(info.request_preview.as_deref(), Some("hi"));
+        assert!(info.response_preview.as_deref().is_some_and(|p| p.contains("hello there")), "{:?}", info.response_preview);
+        assert_eq!(info.execution_duration, Some(85));
+        let summary = shortcut.search_traces(&SearchTracesRequest::default()).await.expect("search").traces;
+        let recomputed_summary = halves.search_traces(&SearchTracesRequest::default()).await.expect("search").traces;
+        assert_eq!(summary, recomputed_summary);
+    }
+
     #[test]
     fn uris_name_files() {
         assert_eq!(SqliteStore::path_from_uri("sqlite:////abs/x.db").unwrap(), PathBuf::from("/abs/x.db"));
