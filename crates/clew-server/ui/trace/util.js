@@ -141,6 +141,11 @@ const TYPE_STYLE = {
   EVALUATOR: ["parser", "Evaluator"],
 };
 
+/** The theme's colour key of a span type ("llm", "tool", ..., "unknown"). */
+export function typeKey(type) {
+  return (TYPE_STYLE[type] || ["unknown"])[0];
+}
+
 /** The CSS colour of a span type (`var(--type-…)`). */
 export function typeColor(type) {
   return `var(--type-${(TYPE_STYLE[type] || ["unknown"])[0]})`;

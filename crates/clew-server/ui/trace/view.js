@@ -14,6 +14,7 @@
 import { h, glyph, copyButton, fetchJson, formatMicros, formatNumber, formatTime, typeLabel, typeIcon, highlightText } from "./util.js";
 import { buildModel, visibleRows, typeMask, typeCounts } from "./model.js";
 import { createTree } from "./tree.js";
+import { createOverview } from "./overview.js";
 import { decodeSpan, renderDetail } from "./detail.js";
 
 const API = "/ajax-api/clew/traces";
@@ -203,6 +204,9 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
     h("div.tv-search", null, glyph("search", 14), searchInput, searchCount, prevButton, nextButton),
     typeSelect, h("span.tv-spacer"), zoomButton, expandAll, collapseAll);
   root.append(toolbar);
+  // The overview strip (not in the compact notebook view, where height is scarce).
+  const overview = compact ? null : createOverview(model, { onRange: (a, b) => (a === undefined ? setZoom(false) : setZoom(true, [a, b])) });
+  if (overview) root.append(overview.element);
 
   // ---- split: tree | detail ----
   const tree = createTree(model, {
@@ -281,14 +285,22 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
 
   // Timeline zoom: the selected span's time range fills the column, until reset.
   let zoomed = false;
-  function setZoom(on) {
-    zoomed = on && selected >= 0;
+  /** Zooms to `range` ([startUs, endUs]), or to the selected span; off shows the whole trace. */
+  function setZoom(on, range) {
+    zoomed = on && (range !== undefined || selected >= 0);
     if (zoomed) {
-      const start = model.startUs[selected];
-      const dur = model.durUs[selected] >= 0 ? model.durUs[selected] : model.totalUs - start;
-      const pad = Math.max(1, dur * 0.03);
-      tree.setRange(start - pad, start + dur + pad);
-    } else tree.setRange();
+      if (!range) {
+        const start = model.startUs[selected];
+        const dur = model.durUs[selected] >= 0 ? model.durUs[selected] : model.totalUs - start;
+        const pad = Math.max(1, dur * 0.03);
+        range = [start - pad, start + dur + pad];
+      }
+      tree.setRange(range[0], range[1]);
+      overview?.setWindow(range[0], range[1]);
+    } else {
+      tree.setRange();
+      overview?.setWindow();
+    }
     zoomButton.classList.toggle("active", zoomed);
     zoomButton.title = zoomed ? "Show the whole trace (z)" : "Zoom the timeline to the selected span (z)";
     if (!compact) zoomButton.lastChild.textContent = zoomed ? " Reset zoom" : " Zoom to span";
@@ -540,6 +552,7 @@ function build(root, data, { spanId, compact, onSelectSpan, experimentId, signal
       clearTimeout(fetchTimer);
       clearTimeout(searchTimer);
       tree.destroy();
+      overview?.destroy();
       for (const f of cleanups) f();
     },
     currentSpanId() { return selected >= 0 ? model.id(selected) : null; },
