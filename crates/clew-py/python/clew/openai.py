@@ -130,9 +130,22 @@ def _usage_of(output: Any) -> dict | None:
 
 
 def _records_usage(output: Any) -> bool:
-    # MLflow reports token usage for chat completions and Responses, not for embeddings.
-    name = type(output).__name__
-    return name in ("ChatCompletion", "Response", "ParsedChatCompletion", "ParsedResponse")
+    # MLflow reports token usage for chat completions and Responses (and their parsed
+    # subclasses), not for embeddings or legacy completions.
+    kinds = []
+    try:
+        from openai.types.chat import ChatCompletion
+
+        kinds.append(ChatCompletion)
+    except ImportError:
+        pass
+    try:
+        from openai.types.responses import Response
+
+        kinds.append(Response)
+    except ImportError:
+        pass
+    return bool(kinds) and isinstance(output, tuple(kinds))
 
 
 def _set_result_attributes(span: Any, inputs: dict, output: Any) -> None:

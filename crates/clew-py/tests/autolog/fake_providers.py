@@ -108,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/chat/completions": self._chat_completions,
             "/v1/responses": self._responses,
             "/v1/embeddings": self._embeddings,
+            "/v1/completions": self._legacy_completions,
             "/v1/messages": self._anthropic_messages,
         }
         handler = routes.get(path)
@@ -166,6 +167,11 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = "Tool said: " + _text_of(last.get("content"))
             else:
                 reply = "Echo: " + self._last_user_text(messages)
+            fmt = body.get("response_format") or {}
+            if fmt.get("type") == "json_schema":
+                # Structured output: every property of the schema gets the echo text.
+                props = ((fmt.get("json_schema") or {}).get("schema") or {}).get("properties") or {}
+                reply = json.dumps({name: reply for name in props})
             completion_tokens = _words(reply)
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -234,6 +240,33 @@ class _Handler(BaseHTTPRequestHandler):
             final["choices"] = []
             final["usage"] = usage
             self._sse(final)
+        self._sse("[DONE]")
+
+    def _legacy_completions(self, body: dict) -> None:
+        model = body.get("model", "")
+        if self._openai_error(model):
+            return
+        prompt = body.get("prompt") or ""
+        prompt = prompt if isinstance(prompt, str) else " ".join(prompt)
+        text = " echo " + prompt
+        usage = {"prompt_tokens": _words(prompt), "completion_tokens": _words(text), "total_tokens": _words(prompt) + _words(text)}
+
+        def completion(text_part: str, finish_reason) -> dict:
+            return {
+                "id": "cmpl-fake-1",
+                "object": "text_completion",
+                "created": CREATED,
+                "model": model,
+                "choices": [{"text": text_part, "index": 0, "logprobs": None, "finish_reason": finish_reason}],
+            }
+
+        if not body.get("stream"):
+            self._send_json(200, dict(completion(text, "stop"), usage=usage))
+            return
+        self._start_sse()
+        pieces = _split_for_stream(text)
+        for i, piece in enumerate(pieces):
+            self._sse(completion(piece, "stop" if i == len(pieces) - 1 else None))
         self._sse("[DONE]")
 
     def _responses(self, body: dict) -> None:

@@ -156,6 +156,23 @@ def openai_embeddings_async(server):
     return asyncio.run(run())
 
 
+def openai_legacy_completion(server):
+    return openai_client(server).completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hi", max_tokens=8)
+
+
+def openai_legacy_completion_stream(server):
+    return list(openai_client(server).completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hi", stream=True))
+
+
+def openai_chat_parse(server):
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        answer: str
+
+    return openai_client(server).chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
+
+
 # ---- Anthropic ------------------------------------------------------------
 
 ANTHROPIC_MESSAGES = [{"role": "user", "content": "What is clew?"}]
@@ -244,6 +261,9 @@ ORACLE_SCENARIOS = [
     "openai_responses_stream_async",
     "openai_embeddings",
     "openai_embeddings_async",
+    "openai_legacy_completion",
+    "openai_legacy_completion_stream",
+    "openai_chat_parse",
     "anthropic_messages",
     "anthropic_messages_tools",
     "anthropic_messages_async",

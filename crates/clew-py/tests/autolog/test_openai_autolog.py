@@ -300,3 +300,79 @@ def test_failure_while_finishing_does_not_break_the_call(server, monkeypatch):
     assert span["status"] == "OK"
     assert span["outputs"] is None
     assert len(span["events"]) == len(chunks)
+
+
+def test_legacy_completion_is_an_llm_span(server):
+    response = sc.openai_legacy_completion(server)
+    span = only_span()
+    assert (span["name"], span["span_type"]) == ("Completions", "LLM")
+    assert span["inputs"] == {"model": "gpt-3.5-turbo-instruct", "prompt": "Say hi", "max_tokens": 8}
+    assert span["attributes"]["prompt"] == "Say hi"  # only messages/input are kept out of attributes
+    assert span["attributes"]["mlflow.message.format"] == "openai"
+    assert span["outputs"]["choices"][0]["text"] == response.choices[0].text == " echo Say hi"
+    assert "mlflow.chat.tokenUsage" not in span["attributes"]  # as in MLflow
+
+
+def test_legacy_completion_stream_output_is_the_joined_text(server):
+    chunks = sc.openai_legacy_completion_stream(server)
+    span = only_span()
+    assert span["outputs"] == "".join(c.choices[0].text for c in chunks) == " echo Say hi"
+    assert len(span["events"]) == len(chunks)
+
+
+def test_structured_output_parse(server):
+    completion = sc.openai_chat_parse(server)
+    assert completion.choices[0].message.parsed.answer == "Echo: What is clew?"
+    span = only_span()
+    assert span["span_type"] == "CHAT_MODEL"
+    assert span["outputs"]["choices"][0]["message"]["parsed"] == {"answer": "Echo: What is clew?"}
+    assert span["attributes"]["mlflow.chat.tokenUsage"]["total_tokens"] == 11
+
+
+def test_concurrent_calls_from_threads_are_separate_traces(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = sc.openai_client(server)
+
+    def call(i):
+        return client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}])
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [r.choices[0].message.content for r in pool.map(call, range(16))]
+    assert answers == [f"Echo: q{i}" for i in range(16)]
+    traces = all_traces()
+    assert len(traces) == 16
+    outputs = sorted(t.data.spans[0].outputs["choices"][0]["message"]["content"] for t in traces)
+    assert outputs == sorted(answers)
+    assert all(len(t.data.spans) == 1 for t in traces)
+
+
+def test_concurrent_async_calls_inside_a_span_are_its_children(server):
+    import asyncio
+
+    async def run():
+        client = sc.openai_client(server, is_async=True)
+        with clew.start_span("fan-out"):
+            await asyncio.gather(
+                *(client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(5))
+            )
+
+    asyncio.run(run())
+    spans = last_spans()
+    assert [s["name"] for s in spans] == ["fan-out"] + ["AsyncCompletions"] * 5
+    assert all(s["parent"] == "fan-out" for s in spans[1:])
+
+
+def test_clew_autolog_turns_on_every_integration(server):
+    clew.openai.autolog(disable=True)
+    clew.autolog()
+    sc.openai_chat(server)
+    assert only_span()["name"] == "Completions"
+    sc.anthropic_messages(server)
+    assert only_span()["name"] == "Messages.create"
+    clew.autolog(disable=True)
+    from anthropic.resources import Messages
+    from openai.resources.chat.completions import Completions
+
+    assert not hasattr(Completions.create, "__clew_autolog__")
+    assert not hasattr(Messages.create, "__clew_autolog__")
