@@ -223,3 +223,122 @@ def test_retriever_span_outputs_documents_and_reads_back():
         "id": "doc_123",
     }
     assert span.outputs[1]["id"] is None
+
+
+ADVANCED = '''
+from databricks.sdk import WorkspaceClient
+import mlflow
+from mlflow.entities import SpanEvent, SpanType
+import openai
+import time
+
+# Enable auto-tracing for OpenAI
+mlflow.openai.autolog()
+
+# Create an OpenAI client that is connected to Databricks-hosted LLMs.
+workspace = WorkspaceClient()
+client = workspace.serving_endpoints.get_open_ai_client()
+
+@mlflow.trace(span_type=SpanType.CHAIN)
+def chat_iteration(messages, user_input):
+    with mlflow.start_span(name="User", span_type=SpanType.CHAIN) as span:
+        span.set_inputs({
+            "messages": messages,
+            "timestamp": time.time(),
+        })
+
+        # Set individual attribute
+        span.set_attribute("messages_length", len(messages))
+
+        # Set multiple attributes at once
+        span.set_attributes({
+            "environment": "production",
+            "custom_metadata": {"key": "value"}
+        })
+
+        # Add events during execution
+        span.add_event(SpanEvent(
+            name="processing_started",
+            attributes={
+                "stage": "initialization",
+                "memory_usage_mb": 256,
+            }
+        ))
+
+        span.set_outputs(user_input)
+
+    messages.append({"role": "user", "content": user_input})
+
+    response = client.chat.completions.create(
+        model="databricks-claude-sonnet-4-5",
+        max_tokens=100,
+        messages=messages,
+    )
+    answer = response.choices[0].message.content
+    print(f"Assistant: {answer}")
+
+    messages.append({"role": "assistant", "content": answer})
+
+
+chat_iteration(
+    messages = [{"role": "system", "content": "You are a friendly chat bot"}],
+    user_input="What is your favorite color?",
+)
+'''
+
+
+def test_advanced_example_with_openai_autolog(monkeypatch):
+    """The document's advanced example. Its Databricks workspace is replaced by a stand-in
+    ``databricks.sdk`` module whose OpenAI client talks to the local fake provider server of
+    the autolog tests; the example's code itself runs unchanged."""
+    import sys
+    import types
+    from pathlib import Path
+
+    import pytest
+
+    openai = pytest.importorskip("openai")
+    sys.path.insert(0, str(Path(__file__).parent / "autolog"))
+    try:
+        from fake_providers import FakeProviderServer
+    finally:
+        sys.path.pop(0)
+
+    with FakeProviderServer() as server:
+        class ServingEndpoints:
+            def get_open_ai_client(self):
+                return openai.OpenAI(base_url=server.openai_base_url, api_key="test-key")
+
+        class WorkspaceClient:
+            def __init__(self):
+                self.serving_endpoints = ServingEndpoints()
+
+        sdk = types.ModuleType("databricks.sdk")
+        sdk.WorkspaceClient = WorkspaceClient
+        databricks = types.ModuleType("databricks")
+        databricks.sdk = sdk
+        monkeypatch.setitem(sys.modules, "databricks", databricks)
+        monkeypatch.setitem(sys.modules, "databricks.sdk", sdk)
+        try:
+            _, printed = run_printing(ADVANCED)
+        finally:
+            clew.openai.autolog(disable=True)
+    assert printed == "Assistant: Echo: What is your favorite color?\n"
+    trace = last_trace()
+    root = trace.search_spans(name="chat_iteration")[0]
+    assert root.span_type == "CHAIN" and root.parent_id is None
+    assert root.inputs["user_input"] == "What is your favorite color?"
+    user = trace.search_spans(name="User")[0]
+    assert user.parent_id == root.span_id
+    assert user.inputs["messages"] == [{"role": "system", "content": "You are a friendly chat bot"}]
+    assert isinstance(user.inputs["timestamp"], float)
+    assert user.outputs == "What is your favorite color?"
+    assert user.get_attribute("messages_length") == 1
+    assert user.get_attribute("environment") == "production"
+    assert user.get_attribute("custom_metadata") == {"key": "value"}
+    (event,) = user.events
+    assert event.name == "processing_started"
+    assert event.attributes == {"stage": "initialization", "memory_usage_mb": 256}
+    llm = [s for s in trace.data.spans if s.parent_id == root.span_id and s.name != "User"]
+    assert len(llm) == 1 and llm[0].span_type == "CHAT_MODEL"
+    assert llm[0].inputs["model"] == "databricks-claude-sonnet-4-5"
