@@ -9,17 +9,21 @@
 //     connection per request) and response size raw and gzip-compressed;
 //   - scrolling: time until the rows of the middle of the trace are rendered after jumping
 //     scrollTop there, and frame times while scrolling continuously (wheel-like steps per frame);
-//   - the page's JS heap after load.
+//   - the page's JS heap after load;
+//   - with --mlflow PATH: the same traces' sizes logged to a real `mlflow server` with the
+//     mlflow client (bench/ui_mlflow_giant.py) and opened in MLflow's own UI; both UIs are
+//     timed by one criterion, navigation until the row of span `step_1` is visible.
 // Each browser measurement runs in a fresh browser context (cold HTTP cache) and the median
 // of --runs is reported. Results: a table on stdout and JSON in bench/results/.
 //
 // Run (from the repository root):
 //   bash bench/ui_first_rows.sh                         # builds release clew, npm ci, runs this
 //   node bench/ui_first_rows.mjs --sizes 1000,10000 --runs 3 --clew target/release/clew
+//   bash bench/ui_first_rows.sh --mlflow "$CLEW_PYTHON_VENV/bin/mlflow" --mlflow-sizes 1000,10000,33000
 import { createRequire } from "node:module";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir, cpus, loadavg } from "node:os";
 import path from "node:path";
 import http from "node:http";
 import net from "node:net";
@@ -37,6 +41,11 @@ const args = parseArgs(process.argv.slice(2), {
   "skeleton-requests": "10",
   out: path.join(repo, "bench/results"),
   store: "",
+  // The peer: MLflow's own UI on the same sizes (path to the `mlflow` executable of a venv
+  // with mlflow installed; empty = skip). Its traces are logged with the mlflow client.
+  mlflow: "",
+  "mlflow-sizes": "1000,10000",
+  "mlflow-timeout": "120",
 });
 const sizes = args.sizes.split(",").map(Number);
 const runs = Number(args.runs);
@@ -192,6 +201,7 @@ async function main() {
     ],
   });
   const results = [];
+  let mlflowResults = null;
   try {
     await waitHealthy(base, server);
     for (const trace of traces) {
@@ -230,6 +240,9 @@ async function main() {
         await page.goto(`${base}/#/experiments/${trace.experimentId}/traces/${trace.traceId}`);
         await page.locator('[data-testid="span-row"]').first().waitFor({ timeout: 120_000 });
         const wallMs = performance.now() - wallStart;
+        // The criterion used for MLflow's UI too: the first step's row is on screen.
+        await page.getByText("step_1", { exact: true }).first().waitFor({ timeout: 120_000 });
+        const stepWallMs = performance.now() - wallStart;
         const firstRowAt = await page.evaluate(() => window.__firstRowAt);
         const nav = await page.evaluate(() => {
           const [n] = performance.getEntriesByType("navigation");
@@ -243,7 +256,7 @@ async function main() {
         );
         const scroll = await measureScroll(page);
         const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null);
-        loads.push({ firstRowMs: firstRowAt, wallMs, ...nav, skeleton: skeletonTiming[0] ?? null, scroll, heap, errors });
+        loads.push({ firstRowMs: firstRowAt, wallMs, stepWallMs, ...nav, skeleton: skeletonTiming[0] ?? null, scroll, heap, errors });
         await context.close();
       }
       const result = {
@@ -265,6 +278,7 @@ async function main() {
           firstRowMsMin: Math.min(...loads.map((l) => l.firstRowMs)),
           firstRowMsMax: Math.max(...loads.map((l) => l.firstRowMs)),
           wallMsMedian: median(loads.map((l) => l.wallMs)),
+          stepWallMsMedian: median(loads.map((l) => l.stepWallMs)),
           skeletonDoneMsMedian: median(loads.map((l) => l.skeleton?.end ?? NaN)),
           jumpToMiddleMsMedian: median(loads.map((l) => l.scroll.jumpMs ?? NaN)),
           frameP50Median: median(loads.map((l) => l.scroll.frameP50 ?? NaN)),
@@ -283,6 +297,8 @@ async function main() {
           `skeleton ${result.skeleton.plainMsMedian.toFixed(0)} ms, ${(rawBytes / 1e6).toFixed(2)} MB raw / ${(gzipBytes / 1e6).toFixed(2)} MB gzip`,
       );
     }
+    server.kill("SIGTERM");
+    if (args.mlflow) mlflowResults = await measureMlflow(browser);
   } finally {
     await browser.close();
     server.kill("SIGTERM");
@@ -296,27 +312,100 @@ async function main() {
     node: process.version,
     clew: args.clew,
     date: new Date().toISOString(),
+    // The 1/5/15-minute load averages at the end: other work on the machine inflates times.
+    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
   };
   mkdirSync(args.out, { recursive: true });
   const file = path.join(args.out, `ui_first_rows-${machine.date.slice(0, 16).replace("T", "-").replace(":", "")}.json`);
-  writeFileSync(file, JSON.stringify({ machine, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, results, mlflow: mlflowResults }, null, 2));
 
-  console.log(`\n${machine.cpus} × ${machine.cpuModel}; Chromium ${machine.chromium}; ${runs} runs each\n`);
-  console.log("| spans | first rows (median, min–max) | skeleton GET (median / p95) | skeleton raw | gzip | bytes/span | jump to middle | scroll frame p50 / p95 / max | JS heap |");
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(`\n${machine.cpus} × ${machine.cpuModel}; Chromium ${machine.chromium}; ${runs} runs each; load average ${machine.loadavg.join(" / ")}\n`);
+  console.log("| spans | first rows (median, min–max) | skeleton in page at | skeleton GET plain / gzip (median) | p95 plain | skeleton raw | gzip | bytes/span | jump to middle | scroll frame p50 / p95 / max | JS heap |");
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     const p = r.page;
     const s = r.skeleton;
     console.log(
       `| ${r.spans.toLocaleString("en")} | ${p.firstRowMsMedian.toFixed(0)} ms (${p.firstRowMsMin.toFixed(0)}–${p.firstRowMsMax.toFixed(0)}) | ` +
-        `${s.plainMsMedian.toFixed(1)} / ${s.plainMsP95.toFixed(1)} ms | ${fmtBytes(s.rawBytes)} | ${fmtBytes(s.gzipBytes)} | ${s.bytesPerSpan.toFixed(0)} | ` +
+        `${p.skeletonDoneMsMedian.toFixed(0)} ms | ${s.plainMsMedian.toFixed(0)} / ${s.gzipMsMedian.toFixed(0)} ms | ${s.plainMsP95.toFixed(0)} ms | ${fmtBytes(s.rawBytes)} | ${fmtBytes(s.gzipBytes)} | ${s.bytesPerSpan.toFixed(0)} | ` +
         `${p.jumpToMiddleMsMedian.toFixed(0)} ms | ${p.frameP50Median.toFixed(1)} / ${p.frameP95Median.toFixed(1)} / ${p.frameMaxMax.toFixed(0)} ms | ${p.heapMBMedian.toFixed(0)} MB |`,
     );
+  }
+  console.log("\nSame criterion for both UIs — wall time from navigation until the row of span `step_1` is visible (median):\n");
+  console.log("| spans | clew | MLflow UI |");
+  console.log("| ---: | ---: | ---: |");
+  const allSizes = [...new Set([...results.map((r) => r.spans), ...(mlflowResults || []).map((m) => m.spans)])].sort((a, b) => a - b);
+  for (const n of allSizes) {
+    const r = results.find((x) => x.spans === n);
+    const m = mlflowResults?.find((x) => x.spans === n);
+    console.log(`| ${n.toLocaleString("en")} | ${r ? `${r.page.stepWallMsMedian.toFixed(0)} ms` : "not measured"} | ${m ? m.summary : "not measured"} |`);
   }
   const errors = results.flatMap((r) => r.page.errors);
   if (errors.length) console.log(`\npage errors: ${errors.join("; ")}`);
   console.log(`\nresults: ${file}`);
   void serverLog;
+}
+
+/** Starts `mlflow server`, logs a giant trace per size with the mlflow client, times its UI. */
+async function measureMlflow(browser) {
+  const work = mkdtempSync(path.join(tmpdir(), "clew-ui-bench-mlflow-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const python = path.join(path.dirname(args.mlflow), "python");
+  const server = spawn(
+    args.mlflow,
+    ["server", "--host", "127.0.0.1", "--port", String(port), "--backend-store-uri", `sqlite:///${work}/mlflow.db`,
+      "--default-artifact-root", `${work}/artifacts`],
+    { stdio: ["ignore", "ignore", "ignore"], detached: true },
+  );
+  const out = [];
+  try {
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      try {
+        if ((await get(`${base}/health`)).status === 200) break;
+      } catch {}
+      if (Date.now() > deadline) throw new Error("mlflow server did not answer /health within 180 s");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const n of args["mlflow-sizes"].split(",").map(Number)) {
+      const logged = JSON.parse(execFileSync(python, [path.join(repo, "bench/ui_mlflow_giant.py"), base, String(n)], { encoding: "utf8" }).trim().split("\n").pop());
+      console.error(`mlflow: logged ${logged.spans} spans as ${logged.trace_id} in ${logged.seconds} s`);
+      const loads = [];
+      for (let run = 0; run < Math.min(runs, 3); run++) {
+        const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+        const page = await context.newPage();
+        const problems = [];
+        page.on("crash", () => problems.push("page crashed"));
+        page.on("pageerror", (e) => problems.push(e.message.slice(0, 200)));
+        const started = performance.now();
+        let ms = null;
+        try {
+          await page.goto(`${base}/#/experiments/${logged.experiment_id}/traces?selectedEvaluationId=${logged.trace_id}`);
+          await page.getByText("step_1", { exact: true }).first().waitFor({ timeout: Number(args["mlflow-timeout"]) * 1000 });
+          ms = performance.now() - started;
+        } catch (error) {
+          problems.push(String(error.message).split("\n")[0]);
+        }
+        const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null).catch(() => null);
+        loads.push({ ms, heap, problems });
+        await context.close().catch(() => {});
+      }
+      const times = loads.map((l) => l.ms).filter((x) => x !== null);
+      const summary = times.length === loads.length
+        ? `${median(times).toFixed(0)} ms`
+        : `no rows in ${args["mlflow-timeout"]} s in ${loads.length - times.length} of ${loads.length} runs (${[...new Set(loads.flatMap((l) => l.problems))].join("; ")})`;
+      out.push({ spans: n, logged, loads, summary });
+      console.error(`mlflow UI, ${n} spans: ${summary}`);
+    }
+  } finally {
+    try {
+      process.kill(-server.pid, "SIGTERM");
+    } catch {}
+    await new Promise((r) => setTimeout(r, 2000));
+    rmSync(work, { recursive: true, force: true });
+  }
+  return out;
 }
 
 function fmtBytes(n) {

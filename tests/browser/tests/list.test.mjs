@@ -153,13 +153,22 @@ test("search box: a filter that does not parse shows search-error", async () => 
   });
 });
 
-test("quick filter by state lists only those traces", async () => {
+test("quick filters by state and by span type list only those traces", async () => {
   await withPage(async (page) => {
     await page.goto(url(`/experiments/${EXPERIMENT_ID}/traces`));
     await page.locator(tid("trace-row")).first().waitFor();
     await page.locator(tid("quick-filter-state")).selectOption("ERROR");
     const expected = (await searchTraces("trace.status = 'ERROR'")).map((t) => t.trace_id);
     await eventually(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(expected), "only ERROR traces");
+    // Back to any state, then by span type: the traces with a RETRIEVER span (RAG, async, in progress).
+    await page.locator(tid("quick-filter-state")).selectOption("");
+    await page.locator(tid("quick-filter-span-type")).selectOption("RETRIEVER");
+    const retrievers = await searchTraces("span.type = 'RETRIEVER'");
+    assert.deepEqual(retrievers.map((t) => t.tags["demo.scenario"]).sort(), ["async", "async", "in_progress", "rag", "rag"]);
+    await eventually(
+      async () => JSON.stringify(await rowIds(page)) === JSON.stringify(retrievers.map((t) => t.trace_id)),
+      "only traces with a RETRIEVER span",
+    );
   });
 });
 

@@ -85,7 +85,12 @@ fn plan(n: usize, rng: &mut Rng) -> Vec<Node> {
             continue;
         };
         let depth = nodes[parent].depth + 1;
-        let full = nodes[parent].children.len() >= if parent == 0 { usize::MAX } else { 4 + rng.below(24) as usize };
+        let full = nodes[parent].children.len()
+            >= if parent == 0 {
+                usize::MAX
+            } else {
+                4 + rng.below(24) as usize
+            };
         if parent != 0 && (full || rng.chance(12)) {
             open.pop();
             continue;
@@ -102,7 +107,11 @@ fn plan(n: usize, rng: &mut Rng) -> Vec<Node> {
             ("retrieve".to_string(), "CHAIN", true)
         } else {
             match rng.below(10) {
-                0..=3 => (TOOLS[rng.below(TOOLS.len() as u64) as usize].to_string(), "TOOL", false),
+                0..=3 => (
+                    TOOLS[rng.below(TOOLS.len() as u64) as usize].to_string(),
+                    "TOOL",
+                    false,
+                ),
                 4..=6 => ("chat_completion".to_string(), "CHAT_MODEL", false),
                 7 => ("parse_output".to_string(), "PARSER", false),
                 8 => ("rerank".to_string(), "RERANKER", false),
@@ -148,7 +157,10 @@ fn plan(n: usize, rng: &mut Rng) -> Vec<Node> {
                     nodes[index].children.push(child);
                 }
             } else if name_is_retrieve(&nodes[index].name) && nodes.len() + 2 <= n {
-                for (child_name, child_kind, ms) in [("embed_query", "EMBEDDING", 40), ("vector_search", "RETRIEVER", 80)] {
+                for (child_name, child_kind, ms) in [
+                    ("embed_query", "EMBEDDING", 40),
+                    ("vector_search", "RETRIEVER", 80),
+                ] {
                     let child = nodes.len();
                     nodes.push(Node {
                         parent: Some(index),
@@ -183,7 +195,11 @@ fn schedule(nodes: &[Node]) -> Vec<(i64, i64)> {
     for index in (0..nodes.len()).rev() {
         let node = &nodes[index];
         let inner = if node.parallel {
-            node.children.iter().map(|&c| duration[c]).max().unwrap_or(0)
+            node.children
+                .iter()
+                .map(|&c| duration[c])
+                .max()
+                .unwrap_or(0)
         } else {
             node.children.iter().map(|&c| duration[c] + 1).sum()
         };
@@ -272,7 +288,10 @@ pub fn write(store: &SqliteStore, experiment_id: &str, n: usize) -> anyhow::Resu
         for batch in batches {
             store.log_spans(experiment_id, batch).await?;
         }
-        for (key, value) in [("demo.scenario", "giant".to_string()), ("demo.giant.spans", n.to_string())] {
+        for (key, value) in [
+            ("demo.scenario", "giant".to_string()),
+            ("demo.giant.spans", n.to_string()),
+        ] {
             store.set_trace_tag(&request_id, key, &value).await?;
         }
         Ok::<(), clew_store::StoreError>(())
@@ -299,7 +318,10 @@ fn payload(index: usize, node: &Node) -> (Value, Value) {
             json!({"query": format!("context for {index}"), "top_k": 2}),
             json!([{"page_content": format!("Document {index} about the task."), "metadata": {"doc_uri": format!("kb/{}.md", index % 211), "score": 0.8}}]),
         ),
-        _ => (json!({"step": index, "depth": node.depth}), json!({"done": true})),
+        _ => (
+            json!({"step": index, "depth": node.depth}),
+            json!({"done": true}),
+        ),
     }
 }
 
@@ -312,7 +334,9 @@ mod tests {
         for n in [1usize, 2, 10, 1_000, 10_000] {
             let nodes = plan(n, &mut Rng(7));
             assert_eq!(nodes.len(), n);
-            assert!(nodes.iter().skip(1).all(|node| node.parent.is_some_and(|p| nodes[p].depth + 1 == node.depth)));
+            assert!(nodes.iter().skip(1).all(|node| node
+                .parent
+                .is_some_and(|p| nodes[p].depth + 1 == node.depth)));
             if n >= 1_000 {
                 let depth = nodes.iter().map(|n| n.depth).max().unwrap();
                 assert!((5..=MAX_DEPTH + 1).contains(&depth), "depth {depth}");
@@ -333,7 +357,10 @@ mod tests {
             assert!(from <= to);
             if let Some(parent) = node.parent {
                 let (pf, pt) = times[parent];
-                assert!(pf <= from && to <= pt, "span {index} [{from},{to}] outside its parent [{pf},{pt}]");
+                assert!(
+                    pf <= from && to <= pt,
+                    "span {index} [{from},{to}] outside its parent [{pf},{pt}]"
+                );
             }
         }
     }

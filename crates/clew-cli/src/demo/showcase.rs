@@ -32,7 +32,12 @@ pub const LARGE_ROWS: usize = 2_000;
 pub const LARGE_PARAGRAPHS: usize = 200;
 
 /// Writes one trace per entry of [`SHOWCASE`], `starts[i]` being when trace `i` begins.
-pub fn write(clock: &mut Clock, starts: &[i64], store: &SqliteStore, experiment_id: &str) -> anyhow::Result<Vec<String>> {
+pub fn write(
+    clock: &mut Clock,
+    starts: &[i64],
+    store: &SqliteStore,
+    experiment_id: &str,
+) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::with_capacity(SHOWCASE.len());
     for (scenario, &start) in SHOWCASE.iter().zip(starts) {
         clock.jump_to(start);
@@ -86,7 +91,9 @@ fn responses_agent(clock: &mut Clock) -> String {
             clock,
             SpanBuilder::new("responses.create").span_type(SpanType::ChatModel),
             |span, clock| {
-                span.set_inputs(json!({"model": RESPONSES_MODEL, "input": first_input, "tools": tools}));
+                span.set_inputs(
+                    json!({"model": RESPONSES_MODEL, "input": first_input, "tools": tools}),
+                );
                 responses_attributes(span, 118, 22);
                 clock.work(400, 900);
                 span.set_outputs(response_object("resp_plan_8812", json!([call]), 118, 22));
@@ -110,7 +117,9 @@ fn responses_agent(clock: &mut Clock) -> String {
             clock,
             SpanBuilder::new("responses.create").span_type(SpanType::ChatModel),
             |span, clock| {
-                span.set_inputs(json!({"model": RESPONSES_MODEL, "input": second_input, "tools": tools}));
+                span.set_inputs(
+                    json!({"model": RESPONSES_MODEL, "input": second_input, "tools": tools}),
+                );
                 responses_attributes(span, 187, 19);
                 clock.work(400, 900);
                 let message = json!({
@@ -120,7 +129,12 @@ fn responses_agent(clock: &mut Clock) -> String {
                     "status": "completed",
                     "content": [{"type": "output_text", "text": answer, "annotations": []}],
                 });
-                span.set_outputs(response_object("resp_answer_8812", json!([message]), 187, 19));
+                span.set_outputs(response_object(
+                    "resp_answer_8812",
+                    json!([message]),
+                    187,
+                    19,
+                ));
             },
         );
         root.set_outputs(answer);
@@ -288,7 +302,10 @@ fn large_payloads(clock: &mut Clock) -> String {
                 report
             },
         );
-        root.set_outputs(format!("Quarterly order report: {LARGE_PARAGRAPHS} sections, {} characters.", report.len()));
+        root.set_outputs(format!(
+            "Quarterly order report: {LARGE_PARAGRAPHS} sections, {} characters.",
+            report.len()
+        ));
         root.trace_id()
     })
 }
@@ -296,7 +313,11 @@ fn large_payloads(clock: &mut Clock) -> String {
 // ---------------------------------------------------------------------------------------------
 // A trace still in progress: written through the store as a live server would hold it
 
-fn in_progress(clock: &mut Clock, store: &SqliteStore, experiment_id: &str) -> anyhow::Result<String> {
+fn in_progress(
+    clock: &mut Clock,
+    store: &SqliteStore,
+    experiment_id: &str,
+) -> anyhow::Result<String> {
     // The SDK exports a trace when its root ends, so a trace in flight is written the way a
     // server receives it from a remote client: spans so far (root not ended), then the info.
     clock.work(0, 10);
@@ -310,9 +331,18 @@ fn in_progress(clock: &mut Clock, store: &SqliteStore, experiment_id: &str) -> a
     let high = mix(start as u64);
     let trace_id = TraceId::from_u128(((high as u128) << 64) | mix(high) as u128);
     let request_id = trace_id.to_mlflow();
-    let span = |id: u64, parent: Option<u64>, name: &str, kind: &str, from: i64, to: Option<i64>, inputs: Value| {
+    let span = |id: u64,
+                parent: Option<u64>,
+                name: &str,
+                kind: &str,
+                from: i64,
+                to: Option<i64>,
+                inputs: Value| {
         let mut attributes = clew_model::span::Attributes::new();
-        attributes.insert(keys::TRACE_REQUEST_ID.into(), Value::from(request_id.clone()).to_string());
+        attributes.insert(
+            keys::TRACE_REQUEST_ID.into(),
+            Value::from(request_id.clone()).to_string(),
+        );
         attributes.insert(keys::SPAN_TYPE.into(), Value::from(kind).to_string());
         attributes.insert(keys::SPAN_INPUTS.into(), inputs.to_string());
         Span {
@@ -322,28 +352,58 @@ fn in_progress(clock: &mut Clock, store: &SqliteStore, experiment_id: &str) -> a
             name: name.into(),
             start_time_ns: from,
             end_time_ns: to,
-            status: if to.is_some() { SpanStatus::ok() } else { SpanStatus::unset() },
+            status: if to.is_some() {
+                SpanStatus::ok()
+            } else {
+                SpanStatus::unset()
+            },
             attributes,
             events: vec![],
             links: vec![],
         }
     };
     let ms = 1_000_000i64;
-    let mut retrieve = span(0xa2, Some(0xa1), "retrieve_context", "RETRIEVER", start + 5 * ms, Some(start + 240 * ms), json!({"query": "nightly batch status"}));
+    let mut retrieve = span(
+        0xa2,
+        Some(0xa1),
+        "retrieve_context",
+        "RETRIEVER",
+        start + 5 * ms,
+        Some(start + 240 * ms),
+        json!({"query": "nightly batch status"}),
+    );
     retrieve
         .attributes
         .insert(keys::SPAN_OUTPUTS.into(), json!([{"page_content": "Batch jobs run at 02:00 UTC.", "metadata": {"doc_uri": "runbooks/batch.md"}}]).to_string());
     let spans = vec![
-        span(0xa1, None, "long_running_agent", "AGENT", start, None, json!({"task": "Check the nightly batch and report"})),
+        span(
+            0xa1,
+            None,
+            "long_running_agent",
+            "AGENT",
+            start,
+            None,
+            json!({"task": "Check the nightly batch and report"}),
+        ),
         retrieve,
-        span(0xa3, Some(0xa1), "chat_completion", "CHAT_MODEL", start + 250 * ms, None, json!({"model": super::CHAT_MODEL, "messages": [{"role": "user", "content": "Is the nightly batch healthy?"}]})),
+        span(
+            0xa3,
+            Some(0xa1),
+            "chat_completion",
+            "CHAT_MODEL",
+            start + 250 * ms,
+            None,
+            json!({"model": super::CHAT_MODEL, "messages": [{"role": "user", "content": "Is the nightly batch healthy?"}]}),
+        ),
     ];
     let mut info = trace_info_from_spans(experiment_id, &spans);
     info.state = TraceState::InProgress;
     info.execution_duration = None;
-    info.tags.insert("demo.scenario".into(), "in_progress".into());
+    info.tags
+        .insert("demo.scenario".into(), "in_progress".into());
     info.tags.insert("environment".into(), "demo".into());
-    info.tags.insert(keys::TRACE_NAME.into(), "long_running_agent".into());
+    info.tags
+        .insert(keys::TRACE_NAME.into(), "long_running_agent".into());
     crate::runtime::block_on(async {
         store.log_spans(experiment_id, spans).await?;
         // The root has not ended: the info says so explicitly (log_spans alone would call a
