@@ -403,6 +403,26 @@ def test_hook_with_a_tracking_server_displays_an_iframe(shell, monkeypatch):
     assert len(q["trace_id"]) == 2 and len(q["experiment_id"]) == 2
 
 
+def test_hook_with_a_real_clew_server_shows_traces_the_server_has(shell, clew_server):
+    import json
+    import urllib.request
+
+    url, _ = clew_server
+    clew.set_tracking_uri(url)
+    shell.user_ns["clew"] = clew
+    outs = run_cell(shell, "@clew.trace\ndef s(i):\n    return i\ns(1)\ns(2)\n")
+    assert len(outs) == 1
+    src = iframe_src(outs[0]["text/html"])
+    assert src.startswith(url + "/static-files/lib/notebook-trace-renderer/index.html?")
+    q = parse_qs(urlparse(src).query)
+    assert q["experiment_id"] == [clew._core.active_experiment_id()] * 2
+    # The hook flushed before displaying, so the page's read finds both traces right away.
+    for tid in q["trace_id"]:
+        with urllib.request.urlopen(
+                f"{url}/ajax-api/2.0/mlflow/get-trace-artifact?request_id={tid}", timeout=10) as r:
+            assert [sp["name"] for sp in json.loads(r.read())["spans"]] == ["s"]
+
+
 def test_no_hook_outside_a_notebook_kernel():
     # pytest runs without IPython's kernel: install() must not register anything.
     assert notebook.install() is False

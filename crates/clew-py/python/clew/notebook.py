@@ -824,6 +824,9 @@ class TraceDisplayHandler:
 
     @staticmethod
     def _resolve(tid: str, t: Any, base: Optional[str]) -> Any:
+        if t is None and base:
+            # The iframe needs only the ids: no read from the server (which may be slow or down).
+            return (tid, _active_experiment_id())
         if t is None or (isinstance(t, tuple) and not base):
             clew = sys.modules.get("clew")
             get_trace = getattr(clew, "get_trace", None)
@@ -844,17 +847,33 @@ class _TupleTrace:
         self.info = {"trace_id": t[0], "experiment_id": t[1] if len(t) > 1 else None}
 
 
+#: Seconds the post-cell hook waits for queued exports before displaying (a server that is down
+#: must not hang the notebook; the iframe page can be reloaded).
+FLUSH_TIMEOUT_S = 5.0
+
+
 def _flush_exports(timeout_hint: bool) -> None:
-    """Wait for queued exports so the iframe (or get_trace) finds the cell's traces."""
+    """Wait (bounded) for queued exports so the iframe (or get_trace) finds the cell's traces."""
     if not timeout_hint:
         return
     clew = sys.modules.get("clew")
     flush = getattr(clew, "flush_trace_async_logging", None)
     if flush is not None:
         try:
-            flush()
+            try:
+                flush(timeout=FLUSH_TIMEOUT_S)
+            except TypeError:  # an SDK whose flush takes no timeout
+                flush()
         except Exception:  # noqa: BLE001
             _logger.debug("flush before display failed", exc_info=True)
+
+
+def _active_experiment_id() -> str:
+    core = getattr(sys.modules.get("clew"), "_core", None)
+    try:
+        return str(core.active_experiment_id()) if core is not None else "0"
+    except Exception:  # noqa: BLE001
+        return "0"
 
 
 # ----------------------------------------------------------------------------------------------
