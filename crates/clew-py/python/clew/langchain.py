@@ -58,8 +58,17 @@ def instrument_langchain() -> None:
 # The current-span context (so user spans nest under LangChain spans)
 
 
+_CONTEXT_API: list = []  # resolved once: [(attach, detach) or None]
+
+
 def _context_api():
     """(attach(span) -> token, detach(token)) of clew's current-span ContextVar, or None."""
+    if not _CONTEXT_API:
+        _CONTEXT_API.append(_find_context_api())
+    return _CONTEXT_API[0]
+
+
+def _find_context_api():
     try:
         from clew.tracing import provider  # MLflow-shaped helpers, when the core provides them
 

@@ -55,7 +55,17 @@ def instrument_openai() -> None:
 # ---------------------------------------------------------------------------
 
 
+_SPAN_TYPES: dict = {}  # resource class -> span type (the lookup imports several modules)
+
+
 def _span_type(cls: type) -> str:
+    kind = _SPAN_TYPES.get(cls)
+    if kind is None:
+        kind = _SPAN_TYPES[cls] = _find_span_type(cls)
+    return kind
+
+
+def _find_span_type(cls: type) -> str:
     from clew.entities import SpanType
 
     kinds = []

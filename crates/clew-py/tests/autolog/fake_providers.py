@@ -65,6 +65,9 @@ def _tool_name(tool: dict) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
+    # Small writes on a keep-alive connection otherwise wait ~40 ms for delayed ACKs.
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
         pass
