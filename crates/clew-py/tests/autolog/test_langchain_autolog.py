@@ -221,3 +221,18 @@ def test_chat_openai_with_openai_autolog_nests_the_client_call(server):
         "total_tokens": 12,
     }
     assert client["outputs"]["choices"][0]["message"]["content"] == "Echo: Tell me about clew"
+
+
+def test_runnable_inside_a_user_span_inside_a_runnable():
+    inner = RunnableLambda(lambda x: x * 3).with_config(run_name="inner")
+
+    def outer(x):
+        with clew.start_span("user step"):
+            # LangChain names the outer run as this run's parent; the user span is the
+            # closer one, and is the parent recorded.
+            return inner.invoke(x)
+
+    chain = RunnableLambda(outer).with_config(run_name="outer")
+    assert chain.invoke(2) == 6
+    tree = [(s["name"], s["parent"]) for s in last_spans()]
+    assert tree == [("outer", None), ("user step", "outer"), ("inner", "user step")]
