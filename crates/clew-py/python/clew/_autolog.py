@@ -128,6 +128,21 @@ def start_span(name: str, span_type: str, inputs: Any = None, attributes: Option
     return guarded(f"starting span {name!r}", start)
 
 
+def inject_trace_headers(kwargs: dict, span: Any) -> None:
+    """Send the span's W3C ``traceparent`` with the provider request (``extra_headers``).
+
+    As MLflow does, so a traced server (an AI gateway, a clew-instrumented service)
+    can join the trace. Headers the user passed win; nothing is added when
+    propagation is disabled (``clew.tracing.configure(disable_propagation=True)``).
+    """
+    from clew import _core
+
+    headers = dict(_core.context_headers(span))
+    if headers:
+        existing = kwargs.get("extra_headers") or {}
+        kwargs["extra_headers"] = {**headers, **existing}
+
+
 def end_span_with_error(span: Any, exc: BaseException) -> None:
     """Record ``exc`` (exception event + status ERROR) and end the span."""
     if span is None:

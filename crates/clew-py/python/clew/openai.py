@@ -268,6 +268,8 @@ class _OpenAITracer(al.CallTracer):
         span = al.start_span(type(instance).__name__, span_type, inputs=inputs, attributes=attributes)
         if span is None:
             return None
+        # After the inputs were taken: the header is transport, not the user's input.
+        al.guarded("adding trace headers", al.inject_trace_headers, kwargs, span)
         is_responses = type(instance).__name__ in ("Responses", "AsyncResponses") or getattr(original, "__qualname__", "").split(".")[0] in ("Responses", "AsyncResponses")
         return (span, inputs, is_responses)
 

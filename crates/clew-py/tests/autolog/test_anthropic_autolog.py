@@ -180,3 +180,13 @@ def test_tracing_failure_does_not_break_the_call(server, monkeypatch):
     assert len(sc.anthropic_messages_stream(server)) > 3
     with pytest.raises(anthropic.BadRequestError):
         sc.anthropic_messages_error(server)
+
+
+def test_trace_context_is_sent_to_the_provider(server):
+    from conftest import last_trace
+
+    sc.anthropic_messages(server)
+    span = last_trace().data.spans[0]
+    header = server.requests[-1]["headers"].get("traceparent")
+    assert header is not None and header.startswith(f"00-{span.trace_id.removeprefix('tr-')}-{span.span_id}-")
+    assert "extra_headers" not in span.inputs

@@ -376,3 +376,30 @@ def test_clew_autolog_turns_on_every_integration(server):
 
     assert not hasattr(Completions.create, "__clew_autolog__")
     assert not hasattr(Messages.create, "__clew_autolog__")
+
+
+def _traceparent_ids(span_obj) -> tuple[str, str]:
+    return span_obj.trace_id.removeprefix("tr-"), span_obj.span_id
+
+
+def test_trace_context_is_sent_to_the_provider(server):
+    sc.openai_chat(server)
+    header = server.requests[-1]["headers"].get("traceparent")
+    span = last_trace().data.spans[0]
+    trace_hex, span_id = _traceparent_ids(span)
+    assert header is not None and header.startswith(f"00-{trace_hex}-{span_id}-")
+    assert "extra_headers" not in span.inputs  # transport, not input
+    # The user's own header wins.
+    sc.openai_client(server).chat.completions.create(
+        model="gpt-4o-mini", messages=sc.MESSAGES, extra_headers={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}
+    )
+    assert server.requests[-1]["headers"]["traceparent"] == "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+
+
+def test_no_trace_context_when_propagation_is_disabled(server):
+    clew.tracing.configure(disable_propagation=True)
+    try:
+        sc.openai_chat(server)
+        assert "traceparent" not in server.requests[-1]["headers"]
+    finally:
+        clew.tracing.configure(disable_propagation=False)
