@@ -1,7 +1,9 @@
 """Tracing of the ``anthropic`` client: ``clew.anthropic.autolog()``.
 
 Each ``messages.create`` call (``Anthropic`` and ``AsyncAnthropic``) becomes one
-span, recorded as MLflow's ``mlflow.anthropic.autolog()`` records it:
+span, recorded as MLflow's ``mlflow.anthropic.autolog()`` records it (and, which
+MLflow does not record, each ``messages.stream(...)`` helper call, as a
+``Messages.stream`` span recorded like ``create(stream=True)``):
 
 - name ``Messages.create`` / ``AsyncMessages.create``, type ``CHAT_MODEL``;
 - inputs: the call's arguments; attributes ``mlflow.message.format =
@@ -140,7 +142,7 @@ class _AnthropicTracer(al.CallTracer):
         method = getattr(original, "__name__", "create")
         span = al.start_span(
             f"{type(instance).__name__}.{method}",
-            SpanType.CHAT_MODEL if method == "create" else SpanType.UNKNOWN,
+            SpanType.CHAT_MODEL if method in ("create", "stream") else SpanType.UNKNOWN,
             inputs=inputs,
             attributes={al.MESSAGE_FORMAT: "anthropic"},
         )
@@ -193,8 +195,60 @@ class _AnthropicTracer(al.CallTracer):
         self._fail(state[0], state[1], exc)
 
 
+class _StreamHelperTracer(_AnthropicTracer):
+    """``messages.stream(...)``: the request is sent when the returned manager is entered.
+
+    The manager keeps the request as a private callable; it is wrapped so the raw
+    event stream it returns is recorded like ``create(stream=True)``, and an HTTP
+    error raised on entering is recorded on the span.
+    """
+
+    def on_result(self, state, manager):
+        span, inputs = state
+        name = next((k for k in vars(manager) if k.endswith("__api_request")), None)
+        if name is None:
+            self._finish(span, inputs, None)  # an unknown manager shape: the call is untraced
+            return manager
+        request = getattr(manager, name)
+        tracer = self
+
+        if self.is_async:
+            # The async manager holds the request as an awaitable (a coroutine), not a callable.
+
+            async def traced_request():
+                try:
+                    raw = await request
+                except BaseException as exc:
+                    tracer._fail(span, inputs, exc)
+                    raise
+                return tracer._hook(span, inputs, raw)
+
+        else:
+
+            def traced_request():
+                try:
+                    raw = request()
+                except BaseException as exc:
+                    tracer._fail(span, inputs, exc)
+                    raise
+                return tracer._hook(span, inputs, raw)
+
+        setattr(manager, name, traced_request() if self.is_async else traced_request)
+        return manager
+
+    def _hook(self, span, inputs, raw):
+        try:
+            return _AnthropicTracer.on_result(self, (span, inputs), raw)
+        except Exception as exc:
+            al.log_failure("recording an Anthropic stream", exc)
+            return raw
+
+
 def _install() -> None:
     from anthropic.resources import AsyncMessages, Messages
 
     al.patch_method(INTEGRATION, Messages, "create", _AnthropicTracer(False), is_async=False)
     al.patch_method(INTEGRATION, AsyncMessages, "create", _AnthropicTracer(True), is_async=True)
+    # `stream()` returns its manager synchronously on both clients.
+    al.patch_method(INTEGRATION, Messages, "stream", _StreamHelperTracer(False), is_async=False)
+    al.patch_method(INTEGRATION, AsyncMessages, "stream", _StreamHelperTracer(True), is_async=False)

@@ -190,3 +190,42 @@ def test_trace_context_is_sent_to_the_provider(server):
     header = server.requests[-1]["headers"].get("traceparent")
     assert header is not None and header.startswith(f"00-{span.trace_id.removeprefix('tr-')}-{span.span_id}-")
     assert "extra_headers" not in span.inputs
+
+
+def test_stream_helper(server):
+    client = sc.anthropic_client(server)
+    with client.messages.stream(model="claude-fake-1", max_tokens=64, messages=sc.ANTHROPIC_MESSAGES) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Echo: What is clew?"
+    span = only_span()
+    assert (span["name"], span["span_type"], span["status"]) == ("Messages.stream", "CHAT_MODEL", "OK")
+    assert span["inputs"] == {"max_tokens": 64, "messages": sc.ANTHROPIC_MESSAGES, "model": "claude-fake-1"}
+    assert span["outputs"]["content"] == [{"type": "text", "text": "Echo: What is clew?", "citations": None}]
+    assert span["outputs"]["content"][0]["text"] == final.content[0].text
+    assert [e["name"] for e in span["events"]][0] == "mlflow.chunk.item.0"
+    assert span["attributes"]["mlflow.chat.tokenUsage"] == {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
+
+
+def test_async_stream_helper(server):
+    import asyncio
+
+    async def run():
+        client = sc.anthropic_client(server, is_async=True)
+        async with client.messages.stream(model="claude-fake-1", max_tokens=64, messages=sc.ANTHROPIC_MESSAGES) as stream:
+            return await stream.get_final_message()
+
+    final = asyncio.run(run())
+    span = only_span()
+    assert span["name"] == "AsyncMessages.stream"
+    assert span["outputs"]["content"][0]["text"] == final.content[0].text == "Echo: What is clew?"
+
+
+def test_stream_helper_http_error(server):
+    client = sc.anthropic_client(server)
+    with pytest.raises(anthropic.BadRequestError):
+        with client.messages.stream(model="fail-400", max_tokens=64, messages=sc.ANTHROPIC_MESSAGES) as stream:
+            stream.get_final_message()
+    span = only_span()
+    assert span["status"] == "ERROR"
+    assert span["events"][-1]["attributes"]["exception.type"] == "BadRequestError"
