@@ -471,6 +471,28 @@ pub fn loads(text: &str) -> Result<PyValue, ModelError> {
     Ok(value)
 }
 
+/// Whether `json.loads(text)` succeeds and gives a string, list or dict — answered without
+/// building the value (no allocation), for checks on large JSON texts on the ingest path.
+///
+/// ```
+/// use clew_model::pyjson::loads_to_str_list_or_dict;
+/// assert!(loads_to_str_list_or_dict(r#" {"a": [1, 2.5e3, NaN, "\u00e9"]} "#));
+/// assert!(!loads_to_str_list_or_dict("12"));
+/// assert!(!loads_to_str_list_or_dict(r#"{"a": }"#));
+/// ```
+pub fn loads_to_str_list_or_dict(text: &str) -> bool {
+    let mut parser = Parser { bytes: text.as_bytes(), text, pos: 0, depth: 0 };
+    parser.skip_ws();
+    if !matches!(parser.bytes.get(parser.pos), Some(b'"' | b'[' | b'{')) {
+        return false;
+    }
+    if parser.skip_value().is_err() {
+        return false;
+    }
+    parser.skip_ws();
+    parser.pos == parser.bytes.len()
+}
+
 /// Python's default recursion guard makes deeper nesting fail there too.
 const MAX_DEPTH: usize = 1000;
 
@@ -693,6 +715,103 @@ impl Parser<'_> {
             }
         }
     }
+    /// [`Parser::value`] without building the value: the same grammar, the same failures.
+    fn skip_value(&mut self) -> Result<(), ModelError> {
+        match self.bytes.get(self.pos) {
+            None => Err(self.error("expected a value")),
+            Some(b'{') | Some(b'[') => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.error("nesting too deep"));
+                }
+                let result = self.skip_container();
+                self.depth -= 1;
+                result
+            }
+            Some(b'"') => self.skip_string(),
+            _ if self.eat_literal("null")
+                || self.eat_literal("true")
+                || self.eat_literal("false")
+                || self.eat_literal("NaN")
+                || self.eat_literal("Infinity")
+                || self.eat_literal("-Infinity") =>
+            {
+                Ok(())
+            }
+            // Numbers are rare in the texts this checks; the full parser decides them.
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(_) => Err(self.error("expected a value")),
+        }
+    }
+    /// [`Parser::dict`] / [`Parser::list`] without building them.
+    fn skip_container(&mut self) -> Result<(), ModelError> {
+        let is_dict = self.bytes.get(self.pos) == Some(&b'{');
+        let close = if is_dict { b'}' } else { b']' };
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            if is_dict {
+                if self.bytes.get(self.pos) != Some(&b'"') {
+                    return Err(self.error("expected a string key"));
+                }
+                self.skip_string()?;
+                self.skip_ws();
+                if self.bytes.get(self.pos) != Some(&b':') {
+                    return Err(self.error("expected ':'"));
+                }
+                self.pos += 1;
+                self.skip_ws();
+            }
+            self.skip_value()?;
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(&b) if b == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected a separator or the closing bracket")),
+            }
+        }
+    }
+    /// [`Parser::string`] without building the string.
+    fn skip_string(&mut self) -> Result<(), ModelError> {
+        self.pos += 1; // opening quote
+        loop {
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            match self.bytes.get(self.pos) {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let escape = *self.bytes.get(self.pos).ok_or_else(|| self.error("unterminated string"))?;
+                    self.pos += 1;
+                    match escape {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let unit = self.hex4()?;
+                            self.unicode_escape(unit)?;
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.error("invalid control character in string")),
+            }
+        }
+    }
     /// Combines a surrogate pair; a lone surrogate (legal in Python, not in Rust) becomes U+FFFD.
     fn unicode_escape(&mut self, unit: u32) -> Result<char, ModelError> {
         if (0xd800..0xdc00).contains(&unit) && self.text[self.pos..].starts_with("\\u") {
@@ -726,6 +845,26 @@ mod tests {
 
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_cheap_check_agrees_with_loads() {
+        let cases = [
+            r#""x""#, r#"  "a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800x"  "#, "[]", "{}", " [ ] ", "[1, 2]",
+            r#"{"a": {"b": [null, true, false, NaN, Infinity, -Infinity, -0, 1.5e-3, 2E+7, 0.5]}}"#,
+            "12", "null", "true", "\"unterminated", "[1,]", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "{1: 2}",
+            "\"bad \\x escape\"", "\"ctrl \u{1} char\"", "\"\\u12\"", "\"\\u12zz\"", "[01]", "[-]", "[1.]", "[1e]",
+            "[Infinit]", "[nul]", "{\"a\": 1} x", "[1] [2]", "", "   ", "[", "{", "{\"a\"", "{\"a\":", "[\"x\",",
+            "\t{\"k\": \"v\"}\n", "[1e5, -1E-5, 12345678901234567890123456789012345678901234567890]",
+        ];
+        for text in cases {
+            let expected = matches!(loads(text), Ok(PyValue::Str(_) | PyValue::List(_) | PyValue::Dict(_)));
+            assert_eq!(loads_to_str_list_or_dict(text), expected, "{text:?}");
+        }
+        let deep_ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(loads_to_str_list_or_dict(&deep_ok), loads(&deep_ok).is_ok());
+        assert_eq!(loads_to_str_list_or_dict(&too_deep), loads(&too_deep).is_ok());
+    }
 
     #[test]
     fn floats_follow_python_repr() {

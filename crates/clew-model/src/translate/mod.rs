@@ -75,11 +75,8 @@ pub fn sanitize_attributes(attributes: &Attributes) -> Attributes {
                 return (key.clone(), value.clone());
             }
             let inner = match loads(value) {
-                Some(PyValue::Str(inner))
-                    if matches!(loads(&inner), Some(PyValue::Str(_) | PyValue::List(_) | PyValue::Dict(_))) =>
-                {
-                    inner
-                }
+                // Checked without building the (often large) inner value.
+                Some(PyValue::Str(inner)) if crate::pyjson::loads_to_str_list_or_dict(&inner) => inner,
                 _ => value.clone(),
             };
             (key.clone(), inner)
