@@ -161,6 +161,16 @@ pub(crate) fn unindexed_span_count(conn: &Connection) -> StoreResult<i64> {
     .map_err(sqlite_error)
 }
 
+/// Roughly how many spans are past the index watermark: the newest span key minus the
+/// watermark (deleted spans count too). Two index lookups, cheap enough to ask every batch.
+pub(crate) fn index_lag(conn: &Connection) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "SELECT COALESCE((SELECT MAX(span_pk) FROM spans), 0) - indexed_up_to FROM span_index_state",
+    )
+    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+    .map_err(sqlite_error)
+}
+
 /// Indexes up to `max_spans` spans past the watermark, in key order, and moves the watermark.
 /// Returns how many were indexed (0 = the index is complete).
 ///

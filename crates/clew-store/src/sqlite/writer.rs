@@ -29,12 +29,13 @@ type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
 
 /// Background work the writer does between jobs, in a transaction of its own: one bounded
 /// step that returns whether more remains (the SQLite store indexes span text this way). The
-/// flag says the step is forced amid sustained load, when it should do a bigger share.
+/// flag says the step is forced amid sustained load: the step then decides whether it must
+/// work now (the SQLite store indexes only when its index lag passes a bound) or may wait.
 pub(crate) type IdleStep = Box<dyn Fn(&Connection, bool) -> StoreResult<bool> + Send>;
 
-/// Under sustained load the queue is never empty; idle work still gets a step after this many
-/// batches, so it cannot fall behind without bound.
-const BATCHES_BETWEEN_FORCED_IDLE_STEPS: usize = 8;
+/// Under sustained load the queue is never empty; idle work is still offered a forced step
+/// after this many batches, so it cannot fall behind without bound.
+const BATCHES_BETWEEN_FORCED_IDLE_STEPS: usize = 1;
 
 struct Job {
     work: Work,
