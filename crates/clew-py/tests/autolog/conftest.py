@@ -24,7 +24,6 @@ if HERE not in sys.path:
 clew = pytest.importorskip("clew", reason="the clew package is not installed in this venv")
 
 from fake_providers import FakeProviderServer  # noqa: E402
-from span_summary import summarize_trace  # noqa: E402
 
 _oracle: dict = {}
 
@@ -87,20 +86,3 @@ def fresh_store(tmp_path):
             getattr(clew, name).autolog(disable=True)
         except Exception:
             pass
-
-
-def last_trace():
-    clew.flush_trace_async_logging()
-    trace_id = clew.get_last_active_trace_id()
-    assert trace_id is not None, "no trace was recorded"
-    return clew.get_trace(trace_id)
-
-
-def last_spans() -> list[dict]:
-    """Summaries of the spans of the last finished trace (see span_summary.py)."""
-    return summarize_trace(last_trace())
-
-
-def all_traces():
-    clew.flush_trace_async_logging()
-    return clew.search_traces(return_type="list")

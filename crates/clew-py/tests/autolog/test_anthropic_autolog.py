@@ -8,7 +8,7 @@ anthropic = pytest.importorskip("anthropic")
 
 import clew  # noqa: E402
 import scenarios as sc  # noqa: E402
-from conftest import all_traces, last_spans  # noqa: E402
+from autolog_helpers import all_traces, last_spans  # noqa: E402
 
 CHAT_TOOL = {
     "type": "function",
@@ -183,7 +183,7 @@ def test_tracing_failure_does_not_break_the_call(server, monkeypatch):
 
 
 def test_trace_context_is_sent_to_the_provider(server):
-    from conftest import last_trace
+    from autolog_helpers import last_trace
 
     sc.anthropic_messages(server)
     span = last_trace().data.spans[0]

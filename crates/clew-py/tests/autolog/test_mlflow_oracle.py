@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 import clew
-from conftest import last_spans
+from autolog_helpers import last_spans
 from lc_scenarios import LC_ORACLE_SCENARIOS, LC_SCENARIOS
 from scenarios import ORACLE_SCENARIOS, SCENARIOS
 

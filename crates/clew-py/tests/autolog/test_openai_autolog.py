@@ -10,7 +10,7 @@ openai = pytest.importorskip("openai")
 
 import clew  # noqa: E402
 import scenarios as sc  # noqa: E402
-from conftest import all_traces, last_spans, last_trace  # noqa: E402
+from autolog_helpers import all_traces, last_spans, last_trace  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import pytest
 transformers = pytest.importorskip("transformers")
 
 import clew  # noqa: E402
-from conftest import all_traces, last_spans  # noqa: E402
+from autolog_helpers import all_traces, last_spans  # noqa: E402
 
 
 class EchoPipeline(transformers.Pipeline):
