@@ -98,9 +98,19 @@ def to_json_text(value: Any) -> str:
 # Exception-safe span helpers
 
 
+_warned: set = set()
+
+
 def log_failure(what: str, exc: BaseException) -> None:
-    """Record an internal failure of tracing without disturbing the user's program."""
-    _logger.warning("clew autolog: %s failed: %s: %s", what, type(exc).__name__, exc, exc_info=_logger.isEnabledFor(logging.DEBUG))
+    """Record an internal failure of tracing without disturbing the user's program.
+
+    The first failure of each kind is a warning; repeats (a broken integration fails
+    on every call) go to the debug level so they do not flood the application's log.
+    """
+    key = (what, type(exc).__name__)
+    level = logging.DEBUG if key in _warned else logging.WARNING
+    _warned.add(key)
+    _logger.log(level, "clew autolog: %s failed: %s: %s", what, type(exc).__name__, exc, exc_info=_logger.isEnabledFor(logging.DEBUG))
 
 
 def guarded(what: str, fn: Callable, *args, **kwargs) -> Any:
@@ -149,8 +159,10 @@ def end_span_with_error(span: Any, exc: BaseException) -> None:
         return
 
     def record():
-        span.record_exception(exc)
-        span.end()
+        try:
+            span.record_exception(exc)
+        finally:
+            span.end()  # an unended span would hold its whole trace back
 
     guarded("recording an exception", record)
 

@@ -271,6 +271,10 @@ def test_seed_instrument_name(server):
 
 
 def test_tracing_failure_does_not_break_the_call(server, monkeypatch, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="clew.autolog")
+
     def broken(*args, **kwargs):
         raise RuntimeError("tracing is broken")
 
@@ -403,3 +407,19 @@ def test_no_trace_context_when_propagation_is_disabled(server):
         assert "traceparent" not in server.requests[-1]["headers"]
     finally:
         clew.tracing.configure(disable_propagation=False)
+
+
+def test_a_repeated_tracing_failure_warns_once(server, monkeypatch, caplog):
+    import logging
+
+    def broken(*args, **kwargs):
+        raise KeyError("always broken")
+
+    monkeypatch.setattr(clew, "start_span_no_context", broken)
+    with caplog.at_level(logging.DEBUG, logger="clew.autolog"):
+        for _ in range(3):
+            sc.openai_embeddings(server)
+    records = [r for r in caplog.records if "always broken" in r.getMessage()]
+    assert len(records) == 3
+    assert [r.levelno for r in records].count(logging.WARNING) <= 1
+    assert records[-1].levelno == logging.DEBUG
