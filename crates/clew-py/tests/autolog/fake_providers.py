@@ -112,6 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/responses": self._responses,
             "/v1/embeddings": self._embeddings,
             "/v1/completions": self._legacy_completions,
+            "/v1/images/generations": self._images,
             "/v1/messages": self._anthropic_messages,
         }
         handler = routes.get(path)
@@ -271,6 +272,19 @@ class _Handler(BaseHTTPRequestHandler):
         for i, piece in enumerate(pieces):
             self._sse(completion(piece, "stop" if i == len(pieces) - 1 else None))
         self._sse("[DONE]")
+
+    def _images(self, body: dict) -> None:
+        model = body.get("model", "")
+        if self._openai_error(model):
+            return
+        prompt = body.get("prompt", "")
+        self._send_json(
+            200,
+            {
+                "created": CREATED,
+                "data": [{"url": f"http://127.0.0.1/fake-image-{i}.png", "revised_prompt": prompt} for i in range(body.get("n") or 1)],
+            },
+        )
 
     def _responses(self, body: dict) -> None:
         model = body.get("model", "")

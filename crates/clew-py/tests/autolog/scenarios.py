@@ -173,6 +173,10 @@ def openai_chat_parse(server):
     return openai_client(server).chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
 
 
+def openai_image(server):
+    return openai_client(server).images.generate(model="dall-e-3", prompt="a ball of yarn", n=1)
+
+
 # ---- Anthropic ------------------------------------------------------------
 
 ANTHROPIC_MESSAGES = [{"role": "user", "content": "What is clew?"}]
@@ -264,6 +268,7 @@ ORACLE_SCENARIOS = [
     "openai_legacy_completion",
     "openai_legacy_completion_stream",
     "openai_chat_parse",
+    "openai_image",
     "anthropic_messages",
     "anthropic_messages_tools",
     "anthropic_messages_async",

@@ -423,3 +423,13 @@ def test_a_repeated_tracing_failure_warns_once(server, monkeypatch, caplog):
     assert len(records) == 3
     assert [r.levelno for r in records].count(logging.WARNING) <= 1
     assert records[-1].levelno == logging.DEBUG
+
+
+def test_image_generation_is_a_tool_span(server):
+    result = sc.openai_image(server)
+    span = only_span()
+    assert (span["name"], span["span_type"]) == ("Images", "TOOL")
+    assert span["inputs"] == {"model": "dall-e-3", "prompt": "a ball of yarn", "n": 1}
+    assert span["outputs"]["data"][0]["url"] == result.data[0].url
+    assert span["attributes"]["mlflow.llm.model"] == "dall-e-3"
+    assert "mlflow.message.format" not in span["attributes"]
