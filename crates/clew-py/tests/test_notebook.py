@@ -383,9 +383,13 @@ def test_a_trace_shown_as_the_cell_value_is_not_displayed_twice(shell):
 def test_hook_caps_the_number_of_traces_and_respects_disable(shell, monkeypatch):
     shell.user_ns["clew"] = clew
     monkeypatch.setenv("CLEW_MAX_TRACES_TO_DISPLAY_IN_NOTEBOOK", "4")
-    outs = run_cell(shell, "@clew.trace\ndef g(i):\n    return i\nfor i in range(9):\n    g(i)\n")
+    outs = run_cell(shell, "@clew.trace\ndef g(i):\n    return i\nfor i in range(9):\n    g(i)\n"
+                           "hook_after = clew.tracing._NOTEBOOK_ROOT_HOOK[0]\n")
     assert len(outs) == 1
     assert len(re.findall(r'class="clew-tv" data-trace-id=', outs[0]["text/html"])) == 4
+    # At the cap the root-span hook took itself out for the rest of the cell, and is back now.
+    assert shell.user_ns["hook_after"] is None
+    assert clew.tracing._NOTEBOOK_ROOT_HOOK[0] is not None
 
     notebook.disable_notebook_display()
     assert run_cell(shell, "g(1)") == []

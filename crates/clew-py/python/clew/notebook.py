@@ -735,6 +735,10 @@ class TraceDisplayHandler:
         self.pending: dict[str, Any] = {}
         self.shown: set[str] = set()
         self.shell: Any = None
+        # Traces recorded per cell; once reached, the root-span hook is taken out until the
+        # next cell, so a cell making 100,000 traces pays for 10 of them, not all.
+        self.cap = DEFAULT_MAX_TRACES
+        self._hook_installed = False
 
     @classmethod
     def get_instance(cls) -> "TraceDisplayHandler":
@@ -745,24 +749,21 @@ class TraceDisplayHandler:
     # -- registration ----------------------------------------------------------------------
     def register(self, shell: Any) -> None:
         """Attach to ``shell``'s ``post_run_cell`` and ``pre_run_cell`` events (idempotent)."""
-        global COLLECTING
         if self.shell is shell:
-            COLLECTING = not self.disabled
+            self.sync_hook()
             return
         if self.shell is not None:
             self.unregister()
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
         self.shell = shell
-        COLLECTING = not self.disabled
-        _sdk_root_hook(_record_root_span)
+        self.cap = _max_traces()
+        self.sync_hook()
 
     def unregister(self) -> None:
-        global COLLECTING
         shell, self.shell = self.shell, None
-        COLLECTING = False
         self.pending.clear()
-        _sdk_root_hook(None)
+        self.sync_hook()
         if shell is None:
             return
         for name, cb in (("pre_run_cell", self._pre_run_cell), ("post_run_cell", self._post_run_cell)):
@@ -770,6 +771,15 @@ class TraceDisplayHandler:
                 shell.events.unregister(name, cb)
             except ValueError:
                 pass
+
+    def sync_hook(self) -> None:
+        """Install the SDK's root-span hook exactly while traces should be recorded."""
+        global COLLECTING
+        want = self.shell is not None and not self.disabled and len(self.pending) < self.cap
+        COLLECTING = self.shell is not None and not self.disabled
+        if want != self._hook_installed:
+            self._hook_installed = want
+            _sdk_root_hook(_record_root_span if want else None)
 
     # -- collection ------------------------------------------------------------------------
     def display_traces(self, traces: Iterable[Any]) -> None:
@@ -794,10 +804,13 @@ class TraceDisplayHandler:
 
     def _pre_run_cell(self, *_: Any) -> None:
         self.shown.clear()
+        self.cap = _max_traces()
+        self.sync_hook()
 
     def _post_run_cell(self, *_: Any) -> None:
         pending, self.pending = self.pending, {}
         shown, self.shown = self.shown, set()
+        self.sync_hook()
         if self.disabled or not pending:
             return
         try:
@@ -882,12 +895,21 @@ def _active_experiment_id() -> str:
 
 
 def _record_root_span(span: Any) -> None:
-    """Root-span hook: remember the new trace's id (the trace is read after the cell)."""
-    if COLLECTING:
-        try:
-            get_display_handler().display_traces((str(span.trace_id),))
-        except Exception:  # noqa: BLE001 - never break the traced code
-            _logger.debug("recording a trace for display failed", exc_info=True)
+    """Root-span hook: remember the new trace's id (the trace is read after the cell).
+
+    On every root span inside a notebook, so kept to a dict insert; at the per-cell cap the
+    hook removes itself until the next cell.
+    """
+    h = TraceDisplayHandler._instance
+    if h is None:
+        return
+    try:
+        pending = h.pending
+        pending.setdefault(span.trace_id, None)
+        if len(pending) >= h.cap:
+            h.sync_hook()
+    except Exception:  # noqa: BLE001 - never break the traced code
+        _logger.debug("recording a trace for display failed", exc_info=True)
 
 
 def _sdk_root_hook(hook: Any) -> None:
@@ -941,20 +963,19 @@ on_trace_start = on_trace_end
 
 def enable_notebook_display() -> None:
     """Show traces inline in notebook outputs (the default inside a Jupyter kernel)."""
-    global COLLECTING
     TraceDisplayHandler.disabled = False
     h = get_display_handler()
     if h.shell is None:
         install()
-    COLLECTING = h.shell is not None
+    h.sync_hook()
 
 
 def disable_notebook_display() -> None:
     """Stop showing traces inline; ``Trace`` values show as text only."""
-    global COLLECTING
     TraceDisplayHandler.disabled = True
-    COLLECTING = False
-    get_display_handler().pending.clear()
+    h = get_display_handler()
+    h.pending.clear()
+    h.sync_hook()
 
 
 __all__ = [
