@@ -38,6 +38,46 @@ def _html_outputs(outputs):
             if o.get("output_type") in ("display_data", "execute_result") and "text/html" in o.get("data", {})]
 
 
+def _run(nb, tmp_path):
+    client = nbclient.NotebookClient(
+        nb, timeout=120, km=_kernel_manager_or_skip(),
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError:
+        raise
+    except (RuntimeError, TimeoutError, OSError) as e:  # kernel did not start / died at start
+        if not any(c.get("outputs") for c in nb.cells):
+            pytest.skip(f"a Jupyter kernel cannot start here: {e!r}")
+        raise
+
+
+def test_a_notebook_with_a_clew_server_shows_an_iframe_of_its_page(tmp_path, clew_server):
+    import json
+    import urllib.request
+    from urllib.parse import parse_qs, urlparse
+
+    url, _ = clew_server
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        f"import clew\nclew.set_tracking_uri({url!r})",
+        "@clew.trace\ndef hello(name):\n    return 'hi ' + name\nhello('kernel')",
+    )]
+    _run(nb, tmp_path)
+    html_out = _html_outputs(_cell_outputs(nb, 1))
+    assert len(html_out) == 1, _cell_outputs(nb, 1)
+    src = re.search(r'<iframe[^>]* src="([^"]+)"', html_out[0]["data"]["text/html"]).group(1)
+    src = src.replace("&amp;", "&")
+    assert src.startswith(url + "/static-files/lib/notebook-trace-renderer/index.html?")
+    with urllib.request.urlopen(src, timeout=10) as r:
+        assert r.status == 200
+    (tid,) = parse_qs(urlparse(src).query)["trace_id"]
+    with urllib.request.urlopen(f"{url}/ajax-api/2.0/mlflow/get-trace-artifact?request_id={tid}",
+                                timeout=10) as r:
+        assert [s["name"] for s in json.loads(r.read())["spans"]] == ["hello"]
+
+
 def test_a_notebook_shows_traces_inline(tmp_path):
     store = tmp_path / "clew.db"
     cells = [
@@ -51,9 +91,8 @@ def test_a_notebook_shows_traces_inline(tmp_path):
         "        s.set_outputs('<b>42</b>')\n"
         "    return 42\n"
         "answer('life?')\n"
-        "answer('universe?')\n"
-        "ids = []\n",
-        # 2: ids of the traces the previous cell made, printed for the test
+        "answer('universe?')\n",
+        # 2: the id of the last trace the previous cell made, printed for the test
         "clew.flush_trace_async_logging()\n"
         "t = clew.get_trace(clew.get_last_active_trace_id())\n"
         "print('LAST', t.info.trace_id)",
@@ -68,18 +107,7 @@ def test_a_notebook_shows_traces_inline(tmp_path):
     ]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    client = nbclient.NotebookClient(
-        nb, timeout=120, km=_kernel_manager_or_skip(),
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    try:
-        client.execute()
-    except nbclient.exceptions.CellExecutionError:
-        raise
-    except (RuntimeError, TimeoutError, OSError) as e:  # kernel did not start / died at start
-        if not any(c.get("outputs") for c in nb.cells):
-            pytest.skip(f"a Jupyter kernel cannot start here: {e!r}")
-        raise
+    _run(nb, tmp_path)
 
     traced = _html_outputs(_cell_outputs(nb, 1))
     assert len(traced) == 1, _cell_outputs(nb, 1)
