@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live_span::PyLiveSpan>()?;
     m.add_class::<traced::TracedSpec>()?;
+    m.add_class::<traced::StartSpan>()?;
     m.add_function(wrap_pyfunction!(state::_init, m)?)?;
     m.add_function(wrap_pyfunction!(state::set_root_hook, m)?)?;
     m.add_function(wrap_pyfunction!(traced::call_traced, m)?)?;

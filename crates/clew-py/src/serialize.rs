@@ -98,20 +98,65 @@ pub fn write_value(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) {
     write_fallback(out, obj, depth);
 }
 
-fn write_py_str(out: &mut String, s: &Bound<'_, PyString>) {
-    match s.to_cow() {
-        Ok(text) => write_string(out, &text, false),
-        // Lone surrogates: keep what can be kept.
-        Err(_) => write_string(out, &s.to_string_lossy(), false),
+#[cfg(unix)]
+unsafe extern "C" {
+    // In every CPython 3 (in the limited API from 3.10). The abi3-py39 build may not name it
+    // through pyo3-ffi, but on Unix the interpreter exports it to extensions on every
+    // version, and it avoids the temporary bytes object that the 3.9-compatible path makes
+    // for each string (for ASCII strings it is the string's own buffer).
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const std::os::raw::c_char;
+}
+
+/// Runs `f` on the UTF-8 text of a Python str without copying it where possible.
+/// Strings that are not valid UTF-8 (lone surrogates) are read lossily.
+pub fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> R {
+    #[cfg(unix)]
+    {
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live str (the GIL is held); the returned buffer belongs to the
+        // string object, which outlives this call, and CPython guarantees it is UTF-8.
+        unsafe {
+            let ptr = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+            if !ptr.is_null() {
+                let bytes = std::slice::from_raw_parts(ptr as *const u8, size as usize);
+                return f(std::str::from_utf8_unchecked(bytes));
+            }
+            pyo3::ffi::PyErr_Clear();
+        }
     }
+    match s.to_cow() {
+        Ok(text) => f(&text),
+        Err(_) => f(&s.to_string_lossy()),
+    }
+}
+
+fn write_py_str(out: &mut String, s: &Bound<'_, PyString>) {
+    with_str(s, |text| write_string(out, text, false));
+}
+
+/// Decimal text of an integer (no formatting machinery on the hot path).
+pub fn push_i64(out: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    // SAFETY: only ASCII digits were written.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
 }
 
 fn write_int(out: &mut String, obj: &Bound<'_, PyAny>) {
     match obj.extract::<i64>() {
-        Ok(v) => {
-            use std::fmt::Write;
-            let _ = write!(out, "{v}");
-        }
+        Ok(v) => push_i64(out, v),
         // Big integers: Python's own decimal text (int.__repr__, as json.dumps uses).
         Err(_) => match obj.py().get_type::<PyInt>().call_method1("__repr__", (obj,)) {
             Ok(text) => out.push_str(&text.to_string()),

@@ -6,7 +6,7 @@
 //! thread-local slot is not used for Python spans.
 
 use crate::live_span::{record_exception, record_exception_with_traceback, span_type_of, PyLiveSpan};
-use crate::serialize::{to_json, write_value};
+use crate::serialize::{to_json, with_str, write_value};
 use crate::state::{self, State};
 use clew::{SpanBuilder, SpanType};
 use clew_model::pyjson::write_string;
@@ -30,8 +30,9 @@ struct Param {
 #[pyclass(module = "clew._core", frozen)]
 pub struct TracedSpec {
     func: Py<PyAny>,
-    name: String,
-    function_name: String,
+    /// Interned: each call's span borrows the name instead of allocating a copy.
+    name: &'static str,
+    function_name: &'static str,
     span_type: SpanType,
     /// (key, JSON text), serialised at decoration time.
     attributes: Vec<(String, String)>,
@@ -61,13 +62,34 @@ impl TracedSpec {
                 .map(|(name, kind, has_default, default)| Param { name, kind, default: has_default.then_some(default) })
                 .collect()
         });
-        TracedSpec { func, name, function_name, span_type: span_type_of(span_type), attributes, params }
+        TracedSpec {
+            func,
+            name: intern(&name),
+            function_name: intern(&function_name),
+            span_type: span_type_of(span_type),
+            attributes,
+            params,
+        }
     }
 
     #[getter]
     fn name(&self) -> &str {
-        &self.name
+        self.name
     }
+}
+
+/// A `'static` copy of a span or function name, shared by every function with that name
+/// (bounded by the number of distinct names in the program).
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Option<std::collections::HashSet<&'static str>>> = std::sync::Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let set = names.get_or_insert_with(Default::default);
+    if let Some(existing) = set.get(name) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
 }
 
 /// The parent for a new span: the current span from the ContextVar, or a new trace.
@@ -88,14 +110,14 @@ fn start_function_span(
     args: &Bound<'_, PyTuple>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<clew::LiveSpan> {
-    let builder = SpanBuilder::new(Cow::Owned(spec.name.clone())).span_type(spec.span_type.clone());
+    let builder = SpanBuilder::new(Cow::Borrowed(spec.name)).span_type(spec.span_type.clone());
     let (builder, is_root) = builder_with_parent(py, state, builder)?;
     let span = builder.start_detached();
     if is_root {
         state::run_root_hook(py, &span);
     }
     if span.is_recording() {
-        span.set_function_name(Cow::Owned(spec.function_name.clone()));
+        span.set_function_name(Cow::Borrowed(spec.function_name));
         for (k, v) in &spec.attributes {
             span.set_attribute_json(k.clone(), v.as_str());
         }
@@ -140,10 +162,12 @@ fn bind_inputs(params: &[Param], args: &Bound<'_, PyTuple>, kwargs: Option<&Boun
     let mut extra_keywords: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = Vec::new();
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
-            let key_text = key.cast::<PyString>().ok()?.to_cow().ok()?;
-            let found = params
-                .iter()
-                .position(|p| (p.kind == POSITIONAL_OR_KEYWORD || p.kind == KEYWORD_ONLY) && p.name == key_text);
+            let key_str = key.cast::<PyString>().ok()?;
+            let found = with_str(key_str, |key_text| {
+                params
+                    .iter()
+                    .position(|p| (p.kind == POSITIONAL_OR_KEYWORD || p.kind == KEYWORD_ONLY) && p.name == key_text)
+            });
             match found {
                 Some(i) => {
                     if slots[i].is_some() {
@@ -436,6 +460,65 @@ pub fn exit_span(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: Option<&Bo
                 state::warn_once(py, "reset-context", &format!("clew could not restore the span context: {e}"));
             }
         }
+    }
+}
+
+/// The context manager `start_span(...)` returns (its `__enter__` gives the `LiveSpan`).
+/// Written in Rust so entering and leaving a block costs no Python frames.
+#[pyclass(module = "clew._core", name = "StartSpan")]
+pub struct StartSpan {
+    name: String,
+    span_type: Option<Py<PyAny>>,
+    attributes: Option<Py<PyAny>>,
+    inputs: Option<Py<PyAny>>,
+    entered: Option<(Py<PyLiveSpan>, Option<Py<PyAny>>)>,
+}
+
+#[pymethods]
+impl StartSpan {
+    #[new]
+    #[pyo3(signature = (name, span_type=None, attributes=None, inputs=None))]
+    fn new(name: String, span_type: Option<Py<PyAny>>, attributes: Option<Py<PyAny>>, inputs: Option<Py<PyAny>>) -> Self {
+        StartSpan { name, span_type, attributes, inputs, entered: None }
+    }
+
+    fn __enter__(&mut self, py: Python<'_>) -> PyResult<Py<PyLiveSpan>> {
+        let entered = enter_span(
+            py,
+            &self.name,
+            self.span_type.as_ref().map(|t| t.bind(py)),
+            self.attributes.as_ref().map(|a| a.bind(py)),
+            self.inputs.as_ref().map(|i| i.bind(py)),
+        );
+        // Tracing never breaks the block: a span that cannot start is a no-op span.
+        let (span, token) = match entered {
+            Ok((span, token)) => (span.unbind(), token),
+            Err(e) => {
+                state::warn_once(py, "start-span", &format!("clew could not start span {:?}: {e}", self.name));
+                (Bound::new(py, PyLiveSpan::new(clew::LiveSpan::noop()))?.unbind(), None)
+            }
+        };
+        self.entered = Some((span.clone_ref(py), token));
+        Ok(span)
+    }
+
+    #[pyo3(signature = (exc_type=None, exc=None, _traceback=None))]
+    fn __exit__(
+        &mut self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        exc: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        let Some((span, token)) = self.entered.take() else { return false };
+        let mut exception = exc.filter(|e| !e.is_none()).cloned();
+        if exception.is_none() {
+            exception = exc_type.filter(|t| !t.is_none()).and_then(|t| t.call0().ok());
+        }
+        // A generator closed inside the block is not a failure of the block.
+        let exception = exception.filter(|e| !e.is_instance_of::<pyo3::exceptions::PyGeneratorExit>());
+        exit_span(py, span.bind(py), token.as_ref().map(|t| t.bind(py)), exception.as_ref());
+        false
     }
 }
 

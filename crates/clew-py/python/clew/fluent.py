@@ -284,39 +284,6 @@ def trace(*args: Any, **kwargs: Any):
 # start_span
 
 
-class _StartSpan:
-    """The context manager ``start_span`` returns; ``__enter__`` gives the ``LiveSpan``."""
-
-    __slots__ = ("_name", "_span_type", "_attributes", "_inputs", "_span", "_token")
-
-    def __init__(self, name, span_type, attributes, inputs):
-        self._name = name
-        self._span_type = span_type
-        self._attributes = attributes
-        self._inputs = inputs
-        self._span = None
-        self._token = None
-
-    def __enter__(self):
-        try:
-            self._span, self._token = _core.enter_span(self._name, self._span_type, self._attributes, self._inputs)
-        except Exception as e:  # tracing never breaks the block
-            _runtime.warn(f"clew could not start span {self._name!r}: {e}")
-            self._span, self._token = _core.noop_span(), None
-        return self._span
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and exc is None:
-            exc = exc_type()
-        if isinstance(exc, GeneratorExit):
-            exc = None
-        try:
-            _core.exit_span(self._span, self._token, exc)
-        except Exception as e:
-            _runtime.warn(f"clew could not end span {self._name!r}: {e}")
-        return False
-
-
 def start_span(
     name: str = "span",
     span_type: Optional[str] = SpanType.UNKNOWN,
@@ -336,6 +303,10 @@ def start_span(
     re-raised; otherwise the span ends with status OK.
     """
     return _StartSpan(name, span_type, attributes, inputs)
+
+
+# The context manager itself is in the core: entering and leaving cost no Python frames.
+_StartSpan = _core.StartSpan
 
 
 def start_span_no_context(
