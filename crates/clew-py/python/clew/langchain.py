@@ -265,8 +265,13 @@ def _make_tracer_class():
                 return active
             if active.trace_id != from_run.trace_id:
                 return from_run
-            # Both are open on this call path; the one that started later is the inner one
-            # (a user span inside a tool, or a LangChain run inside a user span).
+            if any(active.span_id == span.span_id for span, _ in list(self._spans.values())):
+                # The active span is another LangChain run (in a stream the steps run
+                # interleaved, so the previous step may still be open): LangChain's own
+                # parent link is the truth.
+                return from_run
+            # A user span and a LangChain run are both open on this call path; the one that
+            # started later is the inner one (a user span inside a tool, or a run inside it).
             return active if active.start_time_ns >= from_run.start_time_ns else from_run
 
         def _start(self, run_id, parent_run_id, name, span_type, inputs, attributes):
@@ -552,10 +557,43 @@ class _NoAttachTracer(al.CallTracer):
         _attach_to_context.reset(token)
 
 
+class _NoAttachWhileAsyncStreaming(al.CallTracer):
+    """Turns off span activation inside async streaming (``astream``, ``atransform``).
+
+    There LangChain runs each step of each chunk in a task of its own, so a run's
+    start and end callbacks happen in different contexts: a span made current at the
+    start could not be unset at the end and would stay "current" in the caller's
+    context after the stream, parenting later spans to a finished trace.
+    """
+
+    def start(self, instance, original, args, kwargs):
+        return True
+
+    def on_result(self, state, stream):
+        async def without_activation():
+            token = _attach_to_context.set(False)
+            try:
+                async for item in stream:
+                    yield item
+            finally:
+                try:
+                    _attach_to_context.reset(token)
+                except ValueError:
+                    pass  # closed from another context; the flag only ever disables activation
+                await stream.aclose()
+
+        return without_activation()
+
+    def on_error(self, state, exc):
+        pass
+
+
 def _install() -> None:
     from langchain_core.callbacks import BaseCallbackManager
-    from langchain_core.runnables import RunnableSequence
+    from langchain_core.runnables import Runnable, RunnableSequence
 
     tracer_class()
     al.patch_method(INTEGRATION, BaseCallbackManager, "__init__", _ManagerInitTracer(), is_async=False)
     al.patch_method(INTEGRATION, RunnableSequence, "batch", _NoAttachTracer(), is_async=False)
+    # An async generator function: calling it returns the generator synchronously.
+    al.patch_method(INTEGRATION, Runnable, "_atransform_stream_with_config", _NoAttachWhileAsyncStreaming(), is_async=False)

@@ -64,7 +64,16 @@ def test_chain_invoke_makes_nested_spans():
 
 def test_stream_records_tokens_as_events():
     assert "".join(lc.lc_chain_stream()) == "clew is a tracer"
-    model = by_name(last_spans())["ToolFakeChatModel"]
+    spans = last_spans()
+    # Streamed steps run interleaved; each is still a child of the sequence (MLflow puts
+    # the parser under the chat model here, the step still open when the parser starts).
+    assert {s["name"]: s["parent"] for s in spans} == {
+        "RunnableSequence": None,
+        "ChatPromptTemplate": "RunnableSequence",
+        "ToolFakeChatModel": "RunnableSequence",
+        "StrOutputParser": "RunnableSequence",
+    }
+    model = by_name(spans)["ToolFakeChatModel"]
     tokens = [e["attributes"]["token"] for e in model["events"] if e["name"] == "new_token"]
     assert "".join(tokens) == "clew is a tracer"
     assert model["outputs"]["choices"][0]["message"]["content"] == "clew is a tracer"
@@ -238,3 +247,37 @@ def test_runnable_inside_a_user_span_inside_a_runnable():
     assert chain.invoke(2) == 6
     tree = [(s["name"], s["parent"]) for s in last_spans()]
     assert tree == [("outer", None), ("user step", "outer"), ("inner", "user step")]
+
+
+def test_astream_and_abatch():
+    async def run():
+        chain = lc.PROMPT | lc.chat_model("streamed async answer", "second", "third") | lc.StrOutputParser()
+        pieces = [p async for p in chain.astream({"topic": "a"})]
+        batch = await (RunnableLambda(lambda x: x * 2) | RunnableLambda(lambda x: x + 1)).abatch([1, 2])
+        return "".join(pieces), batch
+
+    text, batch = asyncio.run(run())
+    assert text == "streamed async answer"
+    assert batch == [3, 5]
+    traces = all_traces()
+    assert len(traces) == 3
+    shapes = sorted(tuple(s["name"] for s in summarize_trace(t)) for t in traces)
+    assert shapes == [
+        ("RunnableSequence", "ChatPromptTemplate", "StrOutputParser", "ToolFakeChatModel"),
+        ("RunnableSequence", "RunnableLambda", "RunnableLambda"),
+        ("RunnableSequence", "RunnableLambda", "RunnableLambda"),
+    ]
+    for trace in traces:
+        spans = summarize_trace(trace)
+        assert all(s["parent"] == "RunnableSequence" for s in spans[1:])
+        assert all(s["status"] == "OK" for s in spans)
+
+
+def test_async_stream_leaves_no_span_current():
+    async def run():
+        chain = lc.PROMPT | lc.chat_model("x y") | lc.StrOutputParser()
+        async for _ in chain.astream({"topic": "a"}):
+            pass
+        return clew.get_current_active_span()
+
+    assert asyncio.run(run()) is None

@@ -18,6 +18,14 @@ from lc_scenarios import LC_ORACLE_SCENARIOS, LC_SCENARIOS
 from scenarios import ORACLE_SCENARIOS, SCENARIOS
 
 ENGINE_ONLY_ATTRIBUTES = {"mlflow.spanLogLevel", "mlflow.llm.cost"}
+
+# Fields where clew deliberately differs from MLflow in a scenario, and why.
+KNOWN_DIFFERENCES = {
+    # Streamed steps run interleaved; MLflow parents a step to whichever step is still
+    # open (the parser lands under the chat model), clew keeps LangChain's own parent
+    # (the sequence). Checked in test_langchain_autolog.test_stream_records_tokens_as_events.
+    "lc_chain_stream": {"parent"},
+}
 ALL = {**SCENARIOS, **LC_SCENARIOS}
 
 
@@ -39,6 +47,12 @@ def test_same_spans_as_mlflow_autolog(name, server, mlflow_oracle):
     actual = comparable(last_spans())
     expected = comparable(expected)
     assert len(actual) == len(expected)
+    if "parent" in KNOWN_DIFFERENCES.get(name, ()):
+        # The canonical order follows the tree, which differs here: pair spans by name.
+        actual = sorted(actual, key=lambda s: s["name"])
+        expected = sorted(expected, key=lambda s: s["name"])
     for got, want in zip(actual, expected):
         for field in want:
+            if field in KNOWN_DIFFERENCES.get(name, ()):
+                continue
             assert got[field] == want[field], f"{name}: span {want['name']!r} field {field!r} differs"
