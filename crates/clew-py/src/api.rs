@@ -271,6 +271,9 @@ pub fn export_stats<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("queued_bytes", s.queued_bytes)?;
     d.set_item("export_retries", s.export_retries)?;
     d.set_item("traces_dropped_after_retries", s.traces_dropped_after_retries)?;
+    // Problems the Python layer absorbed instead of raising (arguments that did not bind,
+    // spans that could not start, ...); each kind is also logged once on logger "clew".
+    d.set_item("python_tracing_problems", crate::state::problems())?;
     Ok(d)
 }
 

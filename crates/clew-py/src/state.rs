@@ -93,9 +93,17 @@ pub fn exception_parts(py: Python<'_>, exc: &Bound<'_, PyAny>, traceback: Option
 }
 
 static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+static PROBLEMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Logs a warning once per `key` through the Python layer's logger (never raises).
+/// How many tracing problems the Python layer absorbed (every one, logged or not).
+pub fn problems() -> u64 {
+    PROBLEMS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Logs a warning once per `key` through the Python layer's logger (never raises) and
+/// counts the problem.
 pub fn warn_once(py: Python<'_>, key: &str, message: &str) {
+    PROBLEMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     {
         let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
         if !warned.get_or_insert_with(HashSet::new).insert(key.to_string()) {
