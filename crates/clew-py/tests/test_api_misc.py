@@ -131,3 +131,15 @@ def test_log_span_event_and_end_span_helpers():
     (event,) = outer.events
     assert (event.name, event.timestamp, event.attributes) == ("checkpoint", 1_700_000_000_000_000_000, {"step": 1})
     assert trace.search_spans(name="inner")[0].status.status_code == "OK"
+
+
+def test_set_span_chat_tools_both_signatures():
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    with clew.start_span("explicit", span_type="CHAT_MODEL") as span:
+        clew.tracing.set_span_chat_tools(span, tools)
+    assert last_trace().data.spans[0].get_attribute("mlflow.chat.tools") == tools
+    with clew.start_span("current"):
+        clew.set_span_chat_tools(tools)
+    assert last_trace().data.spans[0].get_attribute("mlflow.chat.tools") == tools
+    with pytest.raises(TypeError):
+        clew.set_span_chat_tools()

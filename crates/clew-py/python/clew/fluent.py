@@ -444,8 +444,25 @@ def add_span_exception(exception: BaseException) -> None:
         span.record_exception(exception)
 
 
-def set_span_chat_tools(tools: list, span=None) -> None:
-    """Sets ``mlflow.chat.tools`` on ``span`` (MLflow's signature) or on the current span."""
+def set_span_chat_tools(*args: Any, **kwargs: Any) -> None:
+    """Sets ``mlflow.chat.tools`` (a list of tool definitions).
+
+    Both forms work: MLflow's ``set_span_chat_tools(span, tools)`` and the API reference's
+    ``set_span_chat_tools(tools)`` (the current span).
+    """
+    span = kwargs.pop("span", None)
+    tools = kwargs.pop("tools", None)
+    if kwargs:
+        raise TypeError(f"set_span_chat_tools() got unexpected arguments {sorted(kwargs)}")
+    positional = list(args)
+    if positional and isinstance(positional[0], _core.LiveSpan):
+        span = positional.pop(0)
+    if positional:
+        if tools is not None or len(positional) > 1:
+            raise TypeError("set_span_chat_tools() takes (span, tools) or (tools)")
+        tools = positional[0]
+    if tools is None:
+        raise TypeError("set_span_chat_tools() needs the tools")
     target = span if span is not None else get_current_active_span()
     if target is not None:
         target.set_chat_tools(list(tools))
