@@ -43,10 +43,13 @@ def test_local_store_round_trip_through_get_and_search(store):
 
 
 def test_search_filter_order_and_max_results():
+    import time
+
     for q in ("a", "b", "c"):
         with clew.start_span(f"q_{q}") as span:
             span.set_inputs(q)
         clew.set_trace_tag(span.trace_id, "letter", q)
+        time.sleep(0.005)  # distinct request times (ms), so the order below is defined
     only_b = clew.search_traces(filter_string="tags.letter = 'b'", return_type="list")
     assert [t.data.spans[0].name for t in only_b] == ["q_b"]
     by_name = clew.search_traces(filter_string="trace.name = 'q_c'", return_type="list")
