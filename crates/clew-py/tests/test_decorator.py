@@ -173,7 +173,7 @@ async def test_async_function_and_async_method():
 
     @clew.trace(name="outer_async")
     async def outer(x):
-        return await inner(x) + await Agent("a").answer_async("q").__await__() if False else await inner(x)
+        return await inner(x)
 
     assert await outer(3) == 6
     trace = last_trace()
@@ -181,7 +181,7 @@ async def test_async_function_and_async_method():
     (child,) = trace.search_spans(name="inner")
     assert child.parent_id == root.span_id
     assert child.inputs == {"x": 3} and child.outputs == 6
-    assert child.end_time_ns - child.start_time_ns >= 10_000_000
+    assert child.end_time_ns - child.start_time_ns >= 9_000_000  # slept 10 ms (loop clock granularity)
 
     assert await Agent("a").answer_async("q") == "Q"
     span = only_span()
