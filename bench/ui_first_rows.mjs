@@ -387,9 +387,11 @@ async function measureMlflow(browser) {
         } catch (error) {
           problems.push(String(error.message).split("\n")[0]);
         }
-        const heap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? null).catch(() => null);
+        // A page still busy (or crashed) may never answer: bound every further step.
+        const within = (promise, ms) => Promise.race([promise.catch(() => null), new Promise((r) => setTimeout(() => r(null), ms))]);
+        const heap = await within(page.evaluate(() => performance.memory?.usedJSHeapSize ?? null), 10_000);
         loads.push({ ms, heap, problems });
-        await context.close().catch(() => {});
+        await within(context.close(), 30_000);
       }
       const times = loads.map((l) => l.ms).filter((x) => x !== null);
       const summary = times.length === loads.length
