@@ -3,7 +3,8 @@
 #
 # What it does: installs the pinned playwright-core (tests/browser/package-lock.json; no browser
 # download, it drives Debian's /usr/bin/chromium), builds the `clew` binary (debug; reuses the
-# test suite's build), fills a temporary SQLite store with `clew demo --showcase`, starts
+# test suite's build), fills a temporary SQLite store with `clew demo --showcase` and a
+# 5,000-span `clew demo --giant` trace, starts
 # `clew server` on a free 127.0.0.1 port, runs tests/browser/tests/*.test.mjs with Node's test
 # runner and always stops the server. Screenshots (light and dark, one per view) go to
 # target/browser-artifacts/.
@@ -56,6 +57,10 @@ store="$work/ui.db"
 echo "== browser tests: clew demo --showcase into $store"
 "$clew" --store "$store" --json demo --showcase >"$work/demo.json" || die "clew demo failed"
 experiment_id="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).experiment_id' "$work/demo.json")"
+# A big trace too, for the virtual tree (its own experiment).
+"$clew" --store "$store" --json demo --giant 5000 --experiment-name giant >"$work/giant.json" || die "clew demo --giant failed"
+giant_experiment_id="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).experiment_id' "$work/giant.json")"
+giant_trace_id="$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).trace_ids[0]' "$work/giant.json")"
 
 # A port nobody listens on now (the kernel picks it); the server binds it right after.
 port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
@@ -85,6 +90,7 @@ else
 fi
 status=0
 CLEW_URL="$base" CLEW_EXPERIMENT_ID="$experiment_id" CLEW_ARTIFACTS="$artifacts" CLEW_CHROMIUM="$chromium" \
+    CLEW_GIANT_EXPERIMENT_ID="$giant_experiment_id" CLEW_GIANT_TRACE_ID="$giant_trace_id" \
     node --test --test-concurrency=1 "${files[@]}" || status=$?
 echo "== browser tests: screenshots in $artifacts"
 if ((status != 0)); then

@@ -359,3 +359,36 @@ test("the trace id copies to the clipboard", async () => {
     await eventually(async () => (await page.evaluate(() => navigator.clipboard.readText())) === trace.info.trace_id, "the clipboard holds the trace id");
   });
 });
+
+test("a 5,000-span trace: a virtual tree that scrolls to the end and search jumps into it", async (t) => {
+  const traceId = process.env.CLEW_GIANT_TRACE_ID;
+  const experimentId = process.env.CLEW_GIANT_EXPERIMENT_ID;
+  if (!traceId) return t.skip("CLEW_GIANT_TRACE_ID not set (scripts/test-browser.sh sets it)");
+  await withPage(async (page) => {
+    const started = Date.now();
+    await page.goto(url(`/experiments/${experimentId}/traces/${traceId}`));
+    await page.locator(ROWS).first().waitFor();
+    const openMs = Date.now() - started;
+    assert.match(await page.locator(tid("trace-header")).innerText(), /5,000|5000/, "the header counts the spans");
+    // Only the rows in view exist, not 5,000.
+    const inDom = await page.locator(tid("span-row")).count();
+    assert.ok(inDom < 300, `${inDom} row elements for 5,000 spans`);
+    await page.locator(tid("expand-all")).click();
+    const top = await attrs(page, ROWS, "data-span-id");
+    // Scroll the tree to its end: other rows, still few elements.
+    await page.locator(ROWS).first().hover();
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, 1_000_000);
+    await eventually(async () => {
+      const now = await attrs(page, ROWS, "data-span-id");
+      return now.length > 0 && !now.includes(top[0]);
+    }, "scrolling shows other spans");
+    assert.ok((await page.locator(tid("span-row")).count()) < 300);
+    // Search by name jumps to a match and selects it.
+    await page.locator(tid("trace-search")).fill("summarize_chunk_0");
+    await eventually(async () => /\d+\s*\/\s*\d+/.test(await page.locator(tid("trace-search-count")).innerText()), "matches counted");
+    const detail = page.locator(tid("span-detail"));
+    await eventually(async () => (await detail.innerText().catch(() => "")).includes("summarize_chunk_0"), "the first match is selected");
+    await screenshots(page, "19-giant-trace");
+    assert.ok(openMs < 10_000, `the 5,000-span trace opened in ${openMs} ms`);
+  });
+});

@@ -310,6 +310,10 @@ fn payload(index: usize, node: &Node) -> (Value, Value) {
             ]}),
             json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": format!("Next: run a tool for sub-task {index}.")}, "finish_reason": "stop"}]}),
         ),
+        "LLM" => (
+            json!({"prompt": format!("Summarise document chunk {index} in one sentence.")}),
+            json!(format!("Chunk {index} describes one step of the task.")),
+        ),
         "TOOL" => (
             json!({"tool": node.name, "args": {"id": index}}),
             json!({"ok": !node.error, "rows": index % 17}),
