@@ -21,7 +21,8 @@ burst    10,000 one-span traces made as fast as possible, then flush, then count
 For every enabled phase the time the application thread spends in the loop is measured
 (`perf_counter`, wall clock, so it includes waiting for the GIL while export threads run; and
 `thread_time`, the app thread's own CPU time), per span; `flush_trace_async_logging()` is timed
-separately; afterwards the traces in the store are counted with plain SQL on the SQLite file.
+separately; afterwards the traces in the store are counted with plain SQL on the SQLite file (from a separate process: clew
+links its own SQLite, and two SQLite copies in one process break each other's file locks).
 Each timed phase is repeated `--repeats` times and the median is reported.
 
 Prints a table and writes JSON to bench/results/python_span_cost-<timestamp>.json (or --out).
@@ -33,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -53,21 +53,35 @@ SPAN_TABLES = {"clew": "spans", "mlflow": "spans"}
 # --------------------------------------------------------------------------------------------
 
 
+_COUNT_SCRIPT = """
+import json, sqlite3, sys
+path, table, span_table = sys.argv[1:4]
+con = sqlite3.connect(path, timeout=60)
+traces = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+try:
+    spans = con.execute(f"SELECT count(*) FROM {span_table}").fetchone()[0]
+except sqlite3.Error:
+    spans = None
+print(json.dumps({"traces": traces, "spans": spans}))
+"""
+
+
 def _count(lib_name: str, workdir: str) -> dict:
+    """Rows in the library's store, counted by a *separate process*.
+
+    Not in-process: clew links its own SQLite, and two SQLite libraries in one process break
+    each other's POSIX locks (closing one's file descriptor drops the other's locks), which
+    can make a reader see a half-written database ("database disk image is malformed").
+    """
     db_name, table = TRACE_TABLES[lib_name]
     path = os.path.join(workdir, db_name)
     if not os.path.exists(path):
         return {"traces": 0, "spans": 0, "note": f"{db_name} not created"}
-    con = sqlite3.connect(path, timeout=60)
-    try:
-        traces = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        try:
-            spans = con.execute(f"SELECT count(*) FROM {SPAN_TABLES[lib_name]}").fetchone()[0]
-        except sqlite3.Error:
-            spans = None
-    finally:
-        con.close()
-    return {"traces": traces, "spans": spans}
+    out = subprocess.run([sys.executable, "-c", _COUNT_SCRIPT, path, table, SPAN_TABLES[lib_name]],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"counting rows in {path} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
 
 
 def _worker(args) -> None:
@@ -213,10 +227,16 @@ def _worker(args) -> None:
     flush_s = flush()
     counts = _count(args.worker, workdir)
     landed = counts["traces"] - before
+    # Recounted after a pause: tells "not yet written when flush returned" from "lost".
+    time.sleep(3)
+    landed_later = _count(args.worker, workdir)["traces"] - before
+    stats_fn = getattr(getattr(lib, "_core", None), "export_stats", None)
     phases["burst"] = {
         "traces": args.burst,
         "make_s": make_s,
         "flush_s": flush_s,
+        "landed_3s_after_flush": landed_later,
+        "export_stats": dict(stats_fn()) if stats_fn else None,
         "landed": landed,
         "lost": args.burst - landed,
         "lost_pct": 100.0 * (args.burst - landed) / args.burst if args.burst else 0.0,
