@@ -222,12 +222,15 @@ test("sorting by duration follows the API's order", async () => {
     const header = page.locator(tid("sort-duration"));
     await header.click();
     // One click sorts one way, a second the other; check whichever order is shown.
+    let previous = null;
     for (let clicks = 0; clicks < 2; clicks++) {
       const th = page.locator("th", { has: header });
+      // After the second click, wait for the header to change its direction first.
       const direction = await eventually(async () => {
         const sort = await th.getAttribute("aria-sort");
-        return sort === "ascending" || sort === "descending" ? sort : null;
+        return (sort === "ascending" || sort === "descending") && sort !== previous ? sort : null;
       }, "the header says how it sorts");
+      previous = direction;
       const durations = (list) => list.map((t) => parseFloat(t.execution_duration));
       const expected = [...byDuration].sort((a, b) =>
         direction === "ascending" ? durations([a])[0] - durations([b])[0] : durations([b])[0] - durations([a])[0],
