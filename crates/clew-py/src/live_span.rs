@@ -14,11 +14,36 @@ use pyo3::types::{PyDict, PyString};
 #[pyclass(name = "LiveSpan", module = "clew.entities", frozen, weakref)]
 pub struct PyLiveSpan {
     pub span: clew::LiveSpan,
+    /// Status and end time as the span ended: once ended, the span's data belongs to the
+    /// exporter, and these keep `span.status` / `span.end_time_ns` readable afterwards.
+    ended: std::sync::OnceLock<(SpanStatus, i64)>,
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 impl PyLiveSpan {
     pub fn new(span: clew::LiveSpan) -> Self {
-        PyLiveSpan { span }
+        PyLiveSpan { span, ended: std::sync::OnceLock::new() }
+    }
+
+    /// Ends the span (status OK unless ERROR), remembering its final status and end time.
+    /// Ending twice keeps the first end.
+    pub fn end_span(&self, end_time_ns: Option<i64>) {
+        if !self.span.is_recording() || self.span.end_time_ns().is_some() {
+            return;
+        }
+        let end = end_time_ns.unwrap_or_else(now_ns);
+        let mut status = self.span.status().unwrap_or_else(SpanStatus::unset);
+        if status.status_code != SpanStatusCode::Error {
+            status = SpanStatus::ok();
+        }
+        let _ = self.ended.set((status, end));
+        self.span.end_at(end);
     }
 }
 
@@ -135,7 +160,7 @@ impl PyLiveSpan {
     }
     #[getter]
     fn end_time_ns(&self) -> Option<i64> {
-        self.span.end_time_ns()
+        self.ended.get().map(|e| e.1).or_else(|| self.span.end_time_ns())
     }
     /// Whether this span is recorded (false when tracing is disabled or it was sampled out).
     #[getter]
@@ -144,7 +169,10 @@ impl PyLiveSpan {
     }
     #[getter]
     fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let status = self.span.status().unwrap_or_else(SpanStatus::unset);
+        let status = match self.ended.get() {
+            Some((status, _)) => status.clone(),
+            None => self.span.status().unwrap_or_else(SpanStatus::unset),
+        };
         state::make_status(py, status.status_code.as_str(), &status.description)
     }
     #[getter]
@@ -294,10 +322,7 @@ impl PyLiveSpan {
         if let Some(s) = status.filter(|s| !s.is_none()) {
             self.set_status(s);
         }
-        match end_time_ns {
-            Some(t) => self.span.end_at(t),
-            None => self.span.end(),
-        }
+        self.end_span(end_time_ns);
     }
 
     fn __repr__(&self) -> String {

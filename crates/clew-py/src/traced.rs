@@ -237,21 +237,23 @@ fn bind_inputs(params: &[Param], args: &Bound<'_, PyTuple>, kwargs: Option<&Boun
     Some(out)
 }
 
-fn finish_ok(span: &clew::LiveSpan, result: &Bound<'_, PyAny>) {
+fn finish_ok(obj: &PyLiveSpan, result: &Bound<'_, PyAny>) {
+    let span = &obj.span;
     if span.is_recording() {
         // An explicit set_outputs() inside the function wins over the return value (MLflow).
         if !span.has_outputs() {
             span.set_outputs_json(to_json(result));
         }
-        span.end();
+        obj.end_span(None);
     }
 }
 
-fn finish_err(py: Python<'_>, span: &clew::LiveSpan, err: &PyErr) {
+fn finish_err(py: Python<'_>, obj: &PyLiveSpan, err: &PyErr) {
+    let span = &obj.span;
     if span.is_recording() {
         let traceback = err.traceback(py).map(Bound::into_any);
         record_exception_with_traceback(py, span, err.value(py).as_any(), traceback);
-        span.end();
+        obj.end_span(None);
     }
 }
 
@@ -289,7 +291,7 @@ pub fn call_traced<'py>(
     if let Err(e) = state.ctx_reset.call1(py, (token,)) {
         state::warn_once(py, "reset-context", &format!("clew could not restore the span context: {e}"));
     }
-    let span = &span_obj.get().span;
+    let span = span_obj.get();
     match &result {
         Ok(v) => finish_ok(span, v),
         Err(e) => finish_err(py, span, e),
@@ -324,7 +326,7 @@ pub fn end_function_call(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: &B
     if let Ok(state) = state::get(py) {
         let _ = state.ctx_reset.call1(py, (token,));
     }
-    finish_ok(&span.get().span, result);
+    finish_ok(span.get(), result);
 }
 
 /// Ends a span started by `start_function_call` with the exception the call raised.
@@ -333,20 +335,20 @@ pub fn fail_function_call(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: &
     if let Ok(state) = state::get(py) {
         let _ = state.ctx_reset.call1(py, (token,));
     }
-    let span = &span.get().span;
-    if span.is_recording() {
-        record_exception(py, span, exception);
-        span.end();
+    let obj = span.get();
+    if obj.span.is_recording() {
+        record_exception(py, &obj.span, exception);
+        obj.end_span(None);
     }
 }
 
 /// Records an exception on a span and ends it, leaving the current span alone (generators).
 #[pyfunction]
 pub fn fail_span(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, exception: &Bound<'_, PyAny>) {
-    let span = &span.get().span;
-    if span.is_recording() {
-        record_exception(py, span, exception);
-        span.end();
+    let obj = span.get();
+    if obj.span.is_recording() {
+        record_exception(py, &obj.span, exception);
+        obj.end_span(None);
     }
 }
 
@@ -447,12 +449,12 @@ pub fn enter_span<'py>(
 #[pyfunction]
 #[pyo3(signature = (span, token, exception=None))]
 pub fn exit_span(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: Option<&Bound<'_, PyAny>>, exception: Option<&Bound<'_, PyAny>>) {
-    let live = &span.get().span;
-    if live.is_recording() {
+    let obj = span.get();
+    if obj.span.is_recording() {
         if let Some(e) = exception.filter(|e| !e.is_none()) {
-            record_exception(py, live, e);
+            record_exception(py, &obj.span, e);
         }
-        live.end();
+        obj.end_span(None);
     }
     if let Some(token) = token {
         if let Ok(state) = state::get(py) {

@@ -169,7 +169,9 @@ def test_live_span_reads_back_what_was_set():
         assert span.status.status_code == "UNSET"
         assert span.end_time_ns is None and span.start_time_ns > 0
         assert span.trace_id.startswith("tr-") and len(span.span_id) == 16
-    # After the block, the recorded span is read back from the store.
+    # After the block the span still answers its final status and end time ...
+    assert span.status.status_code == "OK" and span.end_time_ns >= span.start_time_ns
+    # ... and the recorded span is read back from the store.
     recorded = clew.get_trace(span.trace_id).data.spans[0]
     assert recorded.status.status_code == "OK" and recorded.end_time_ns >= recorded.start_time_ns
     assert recorded.inputs == {"p": "hi"} and recorded.span_type == "CHAT_MODEL"
