@@ -95,12 +95,9 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
     // Assume idle work at start (e.g. spans a previous process left unindexed).
     let mut idle_work_left = true;
     let mut batches_since_idle_step = 0usize;
-    let mut just_wrote = false;
     loop {
         let first = if idle_work_left {
-            let next = if just_wrote { wait_briefly(&mut receiver) } else { receiver.try_recv() };
-            just_wrote = false;
-            match next {
+            match receiver.try_recv() {
                 Ok(job) => job,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     idle_work_left = run_idle_step(&conn, &idle_step, false);
@@ -123,7 +120,6 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
             }
         }
         run_batch(&conn, batch);
-        just_wrote = true;
         idle_work_left = true;
         batches_since_idle_step += 1;
         if batches_since_idle_step >= BATCHES_BETWEEN_FORCED_IDLE_STEPS {
@@ -134,24 +130,6 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
     // Refresh planner statistics cheaply, and fold the WAL back into the main file so the
     // database is self-contained when closed.
     let _ = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)");
-}
-
-/// How long the writer waits for the next job after a batch before it starts idle work.
-/// Under load the queue runs empty for moments between requests; an index step started in
-/// such a gap (tens of ms) delays the next commit and takes CPU the request handlers need.
-const IDLE_GRACE: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// The next job if one arrives within [`IDLE_GRACE`] (polled: the queue is an async channel).
-fn wait_briefly(receiver: &mut mpsc::Receiver<Job>) -> Result<Job, mpsc::error::TryRecvError> {
-    let deadline = std::time::Instant::now() + IDLE_GRACE;
-    loop {
-        match receiver.try_recv() {
-            Err(mpsc::error::TryRecvError::Empty) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_micros(250));
-            }
-            other => return other,
-        }
-    }
 }
 
 /// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
