@@ -25,8 +25,10 @@ struct Exporter {
     max_bytes: u64,
 }
 
+/// Started by the first finished trace, so a process that never traces opens no store.
+static EXPORTER: OnceLock<Exporter> = OnceLock::new();
+
 fn exporter() -> &'static Exporter {
-    static EXPORTER: OnceLock<Exporter> = OnceLock::new();
     EXPORTER.get_or_init(|| {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let spawned = std::thread::Builder::new().name("clew-export".into()).spawn(move || run(receiver));
@@ -75,8 +77,13 @@ pub fn flush() {
 
 /// Like [`flush`] with a time limit; returns whether everything was written in time.
 pub fn flush_timeout(timeout: Duration) -> bool {
+    // Nothing was ever queued: nothing to wait for, and no destination to open (flushing a
+    // never-used local store would create its file).
+    let Some(exporter) = EXPORTER.get() else {
+        return true;
+    };
     let (ack, done) = crossbeam_channel::bounded(1);
-    if exporter().sender.send(Message::Flush(ack)).is_err() {
+    if exporter.sender.send(Message::Flush(ack)).is_err() {
         return false;
     }
     done.recv_timeout(timeout).is_ok()
