@@ -178,6 +178,7 @@ macro_rules! for_each_conformance_case {
             artifacts_are_stored_listed_and_deleted,
             trace_skeleton_lists_spans_without_payloads,
             get_spans_loads_payloads_in_request_order,
+            search_span_ids_in_trace_matches_decoded_content,
         );
     };
 }
@@ -1883,6 +1884,68 @@ async fn get_spans_loads_payloads_in_request_order(store: Arc<dyn TraceStore>) -
     ensure_eq!(ok("get_spans (unknown trace)", store.get_spans(&trace_id(9), &[hex(1)]).await)?, Vec::<Span>::new());
     ensure_eq!(ok("get_spans (no ids)", store.get_spans(&trace_id(1), &[]).await)?, Vec::<Span>::new());
     ensure_err!(store.get_spans(&trace_id(1), &["xyz".to_string()]).await, InvalidArgument, "malformed span id");
+    Ok(())
+}
+
+async fn search_span_ids_in_trace_matches_decoded_content(store: Arc<dyn TraceStore>) -> CaseResult {
+    let exp = new_experiment(&*store, "e").await?;
+    let mut trace = simple_trace(1, &exp, 0, 50, 6);
+    // span 1 (root): inputs {"question": "q"}
+    trace.data.spans[1].name = "Weather-Lookup".into();
+    trace.data.spans[2] = with_attr(
+        trace.data.spans[2].clone(),
+        keys::SPAN_OUTPUTS,
+        &serde_json::json!({"answer": "It is sunny in Zürich", "quote": "say \"hi\"\nnow"}).to_string(),
+    );
+    trace.data.spans[3].status = SpanStatus::error("Connection RESET by peer");
+    let mut event = clew_model::SpanEvent::new("exception");
+    event.attributes.insert("exception.message".into(), serde_json::json!("disk quota exceeded"));
+    event.attributes.insert("retry.count".into(), serde_json::json!(12345));
+    trace.data.spans[4].events.push(event);
+    // A value spelled with escapes: decoded text matches, the escape sequence does not.
+    trace.data.spans[5] = with_attr(trace.data.spans[5].clone(), "note", r#""caf\u00e9 \\n tab""#);
+    // Tool arguments are JSON inside a JSON string.
+    trace.data.spans[6] = with_attr(trace.data.spans[6].clone(), "args", &json_str(r#"{"city":"Paris"}"#));
+    let mut other = simple_trace(2, &exp, 1, 5, 1);
+    other.data.spans[1].name = "weather elsewhere".into();
+    ok("write_traces", store.write_traces(vec![trace.clone(), other]).await)?;
+
+    let hex = |n: u64| SpanId::from_u64(n).to_hex();
+    let find = |text: &'static str, limit: usize| {
+        let store = store.clone();
+        async move {
+            ok(&format!("search_span_ids_in_trace {text:?}"), store.search_span_ids_in_trace(&trace_id(1), text, limit).await)?
+                .ok_or_else(|| format!("{text:?}: trace 1 reported missing"))
+        }
+    };
+    // Name, case-insensitively; only this trace's spans.
+    ensure_eq!(find("WEATHER", 100).await?, vec![hex(2)]);
+    // Attribute values as decoded text, keys, non-ASCII.
+    ensure_eq!(find("sunny in zürich", 100).await?, vec![hex(3)]);
+    ensure_eq!(find("ZÜRICH", 100).await?, vec![hex(3)]);
+    ensure_eq!(find("say \"hi\"\nnow", 100).await?, vec![hex(3)]);
+    ensure_eq!(find("question", 100).await?, vec![hex(1)]);
+    // Status message, event name, event attribute string and number.
+    ensure_eq!(find("reset by", 100).await?, vec![hex(4)]);
+    ensure_eq!(find("exception", 100).await?, vec![hex(5)]);
+    ensure_eq!(find("QUOTA", 100).await?, vec![hex(5)]);
+    ensure_eq!(find("2345", 100).await?, vec![hex(5)]);
+    // Escapes: `\u00e9` is é; the escape's own letters are not content.
+    ensure_eq!(find("café", 100).await?, vec![hex(6)]);
+    ensure_eq!(find("u00e9", 100).await?, Vec::<String>::new());
+    // JSON inside a string: its decoded text, quotes and all.
+    ensure_eq!(find("\"city\":\"paris\"", 100).await?, vec![hex(7)]);
+    // Order is root first, then start time; the limit cuts.
+    let all = find("child-", 100).await?;
+    ensure_eq!(all, (3..=7).map(hex).collect::<Vec<_>>());
+    ensure_eq!(find("child-", 2).await?, vec![hex(3), hex(4)]);
+    ensure_eq!(find("no such text anywhere", 100).await?, Vec::<String>::new());
+    // Unknown trace: None; empty text: InvalidArgument.
+    ensure!(
+        ok("search_span_ids_in_trace", store.search_span_ids_in_trace(&trace_id(9), "x", 10).await)?.is_none(),
+        "unknown trace is None"
+    );
+    ensure_err!(store.search_span_ids_in_trace(&trace_id(1), "", 10).await, InvalidArgument, "empty search text");
     Ok(())
 }
 

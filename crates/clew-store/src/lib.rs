@@ -16,6 +16,7 @@ pub mod payload;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod span_record;
+pub mod span_text;
 pub mod sql;
 pub mod sqlite;
 pub mod store;

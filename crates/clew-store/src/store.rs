@@ -267,4 +267,10 @@ pub trait TraceStore: Send + Sync + 'static {
     /// The spans with these ids (16 hex digits each), in request order; unknown ids are skipped,
     /// malformed ones are `InvalidArgument`. An unknown trace gives an empty list.
     async fn get_spans(&self, trace_id: &str, span_ids: &[String]) -> StoreResult<Vec<Span>>;
+    /// The ids (16 hex digits) of the trace's spans that contain `text`, case-insensitively, in
+    /// their name, status message, attribute keys or values (as decoded JSON text), or event
+    /// names or attributes ([`crate::span_text::SpanTextQuery`] is the exact rule), in
+    /// skeleton order (root first, then by start time), at most `limit`. `None` for an unknown
+    /// trace; an empty `text` is `InvalidArgument`.
+    async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>>;
 }

@@ -126,6 +126,9 @@ impl TraceStore for FullyIndexed {
     async fn get_spans(&self, trace_id: &str, span_ids: &[String]) -> StoreResult<Vec<Span>> {
         self.0.get_spans(trace_id, span_ids).await
     }
+    async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>> {
+        self.0.search_span_ids_in_trace(trace_id, text, limit).await
+    }
 }
 
 fn open() -> SqliteStore {

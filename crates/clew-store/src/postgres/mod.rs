@@ -476,6 +476,11 @@ impl TraceStore for PostgresStore {
         }
         read_tx!(self, |tx| tracking_ops::get_spans(&tx, trace_id, &ids).await)
     }
+
+    async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>> {
+        let query = crate::span_text::SpanTextQuery::new(text)?;
+        read_tx!(self, |tx| tracking_ops::search_span_ids_in_trace(&tx, trace_id, &query, limit).await)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::write_ops::{lock_trace, store_assessment_json};
 use crate::ingest_rules::parse_experiment_id;
 use super::Tx;
 use crate::tracking::{self, artifact_prefix_range};
+use crate::span_text::SpanTextQuery;
 use crate::{payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult, UpdateRun, ViewType};
 use clew_model::{Assessment, AssessmentUpdate, Run, Span, SpanId, TraceInfo};
 
@@ -411,4 +412,39 @@ pub(crate) async fn get_spans(tx: &Tx<'_>, trace_id: &str, span_ids: &[i64]) -> 
         }
     }
     Ok(spans)
+}
+
+/// Candidates through `ILIKE` on the span JSON (each of the query's verbatim fragments, the
+/// trigram index or a scan of the trace's rows, as the planner sees fit), then the exact test
+/// here, in skeleton order.
+pub(crate) async fn search_span_ids_in_trace(
+    tx: &Tx<'_>,
+    trace_id: &str,
+    query: &SpanTextQuery,
+    limit: usize,
+) -> StoreResult<Option<Vec<String>>> {
+    let Some(trace_pk) = find_trace_pk(tx, trace_id).await? else { return Ok(None) };
+    let patterns: Vec<String> = query
+        .fragments()
+        .iter()
+        .map(|f| format!("%{}%", f.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+        .collect();
+    let mut sql = String::from("SELECT span_id, name, content FROM spans WHERE trace_pk = $1");
+    for i in 0..patterns.len() {
+        sql.push_str(&format!(" AND content ILIKE ${} ESCAPE '\\'", i + 2));
+    }
+    sql.push_str(" ORDER BY parent_span_id IS NOT NULL, start_time_ns, span_pk");
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&trace_pk];
+    params.extend(patterns.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)));
+    let mut found = Vec::new();
+    for row in rows(tx, &sql, &params).await? {
+        if found.len() == limit {
+            break;
+        }
+        let hit = query.name_matches(row.get::<_, &str>(1)) || query.matches_json(row.get::<_, &str>(2))?;
+        if hit {
+            found.push(hex_id(row.get(0)));
+        }
+    }
+    Ok(Some(found))
 }

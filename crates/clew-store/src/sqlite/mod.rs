@@ -504,6 +504,12 @@ impl TraceStore for SqliteStore {
         let trace_id = trace_id.to_string();
         self.read(move |conn| tracking_ops::get_spans(conn, &trace_id, &ids)).await
     }
+
+    async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>> {
+        let query = crate::span_text::SpanTextQuery::new(text)?;
+        let trace_id = trace_id.to_string();
+        self.read(move |conn| tracking_ops::search_span_ids_in_trace(conn, &trace_id, &query, limit)).await
+    }
 }
 
 #[cfg(test)]

@@ -8,11 +8,12 @@ use super::read_ops::{self, find_trace_pk};
 use super::schema::sqlite_error;
 use crate::ingest_rules::parse_experiment_id;
 use crate::tracking::{self, artifact_prefix_range};
+use crate::span_text::SpanTextQuery;
 use crate::{
     payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult,
     UpdateRun, ViewType,
 };
-use clew_model::{Assessment, AssessmentUpdate, Run, Span, SpanId, TraceInfo};
+use clew_model::{Assessment, AssessmentUpdate, Run, Span, TraceInfo};
 use rusqlite::{params, Connection, OptionalExtension};
 
 // ---------------------------------------------------------------- experiments
@@ -422,8 +423,16 @@ pub(crate) fn delete_artifact(conn: &Connection, path: &str) -> StoreResult<bool
 
 // ---------------------------------------------------------------- big traces
 
+/// The 16 lowercase hex digits of a stored span id (by hand: this runs for every span of a
+/// giant trace's skeleton, and `format!` costs several times more).
 fn hex_id(bits: i64) -> String {
-    SpanId::from_u64(bits as u64).to_hex()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bits = bits as u64;
+    let mut out = String::with_capacity(16);
+    for shift in (0..16).rev() {
+        out.push(DIGITS[((bits >> (shift * 4)) & 0xf) as usize] as char);
+    }
+    out
 }
 
 pub(crate) fn get_trace_skeleton(
@@ -432,28 +441,39 @@ pub(crate) fn get_trace_skeleton(
 ) -> StoreResult<Option<(TraceInfo, Vec<SpanSkeleton>)>> {
     let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(None) };
     let Some(info) = read_ops::load_infos(conn, &[trace_pk])?.pop() else { return Ok(None) };
-    // Every column read here precedes `payload` in the row, so the payload is never read.
+    // Every column read here precedes `payload` in the row, so the payload is never read. The
+    // rows are sorted here rather than by SQLite: its sorter copies every row into a temporary
+    // b-tree, which took most of the query's time at 100,000 spans (~120 ms against ~25 ms).
     let mut stmt = conn
         .prepare_cached(
-            "SELECT span_id, parent_span_id, name, span_type, status, start_time_ns, end_time_ns FROM spans
-             WHERE trace_pk = ?1 ORDER BY parent_span_id IS NOT NULL, start_time_ns, span_pk",
+            "SELECT span_pk, span_id, parent_span_id, name, span_type, status, start_time_ns, end_time_ns FROM spans
+             WHERE trace_pk = ?1",
         )
         .map_err(sqlite_error)?;
-    let spans = stmt
+    let mut keyed = stmt
         .query_map([trace_pk], |r| {
-            Ok(SpanSkeleton {
-                span_id: hex_id(r.get(0)?),
-                parent_id: r.get::<_, Option<i64>>(1)?.map(hex_id),
-                name: r.get(2)?,
-                span_type: r.get(3)?,
-                status_code: r.get(4)?,
-                start_time_ns: r.get(5)?,
-                end_time_ns: r.get(6)?,
-            })
+            let parent: Option<i64> = r.get(2)?;
+            let start_time_ns: i64 = r.get(6)?;
+            let key = (parent.is_some(), start_time_ns, r.get::<_, i64>(0)?);
+            Ok((
+                key,
+                SpanSkeleton {
+                    span_id: hex_id(r.get(1)?),
+                    parent_id: parent.map(hex_id),
+                    name: r.get(3)?,
+                    span_type: r.get(4)?,
+                    status_code: r.get(5)?,
+                    start_time_ns,
+                    end_time_ns: r.get(7)?,
+                },
+            ))
         })
         .map_err(sqlite_error)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sqlite_error)?;
+    // Root first, then by start time, then in arrival order (the keys are unique).
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    let spans = keyed.into_iter().map(|(_, span)| span).collect();
     Ok(Some((info, spans)))
 }
 
@@ -471,4 +491,38 @@ pub(crate) fn get_spans(conn: &Connection, trace_id: &str, span_ids: &[i64]) -> 
         }
     }
     Ok(spans)
+}
+
+/// Scans the trace's spans in skeleton order in this reader thread: the name column first (a
+/// hit needs no payload), then the decompressed payload's text against the query's fragments,
+/// and only the spans that pass are decoded. Measured faster than going through the trigram
+/// index, whose hits for common words span every trace in the file.
+pub(crate) fn search_span_ids_in_trace(
+    conn: &Connection,
+    trace_id: &str,
+    query: &SpanTextQuery,
+    limit: usize,
+) -> StoreResult<Option<Vec<String>>> {
+    let Some(trace_pk) = find_trace_pk(conn, trace_id)? else { return Ok(None) };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT span_id, name, payload FROM spans
+             WHERE trace_pk = ?1 ORDER BY parent_span_id IS NOT NULL, start_time_ns, span_pk",
+        )
+        .map_err(sqlite_error)?;
+    let mut rows = stmt.query([trace_pk]).map_err(sqlite_error)?;
+    let mut found = Vec::new();
+    while found.len() < limit {
+        let Some(row) = rows.next().map_err(sqlite_error)? else { break };
+        let span_id: i64 = row.get(0).map_err(sqlite_error)?;
+        let name = row.get_ref(1).map_err(sqlite_error)?.as_str().map_err(|e| StoreError::Internal(e.to_string()))?;
+        let hit = query.name_matches(name) || {
+            let blob = row.get_ref(2).map_err(sqlite_error)?.as_blob().map_err(|e| StoreError::Internal(e.to_string()))?;
+            query.matches_json(&payload::decode(blob)?)?
+        };
+        if hit {
+            found.push(hex_id(span_id));
+        }
+    }
+    Ok(Some(found))
 }

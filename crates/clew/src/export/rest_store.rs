@@ -567,4 +567,21 @@ impl TraceStore for RestStore {
         };
         Ok(span_ids.iter().filter_map(|id| spans.iter().find(|s| s.span_id.to_hex() == *id).cloned()).collect())
     }
+
+    async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>> {
+        let query = clew_store::span_text::SpanTextQuery::new(text)?;
+        let Some(trace) = self.get_trace(trace_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            trace
+                .data
+                .spans
+                .iter()
+                .filter(|span| query.matches_span(span))
+                .take(limit)
+                .map(|span| span.span_id.to_hex())
+                .collect(),
+        ))
+    }
 }
