@@ -41,3 +41,27 @@ def run_example(source: str, namespace: dict | None = None) -> dict:
     ns = namespace if namespace is not None else {"__name__": "__seed_example__"}
     exec(compile(swap_imports(source), "<seed example>", "exec"), ns)
     return ns
+
+
+def sqlite_in_subprocess(path: str, sql: str, params: tuple = ()) -> list:
+    """Runs one SQL statement on the store file in a separate Python process and returns its
+    rows. Never open clew's store with Python's own ``sqlite3`` in the test process: two SQLite
+    libraries in one process (Python's and the one bundled in clew) do not see each other's
+    POSIX locks, and closing one's file handle drops the other's, which can corrupt the file."""
+    import json
+    import sys
+
+    script = (
+        "import json, sqlite3, sys\n"
+        "path, sql, params = json.loads(sys.argv[1])\n"
+        "db = sqlite3.connect(path, timeout=30)\n"
+        "with db:\n"
+        "    rows = db.execute(sql, params).fetchall()\n"
+        "db.close()\n"
+        "print(json.dumps(rows))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps([path, sql, list(params)])],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)

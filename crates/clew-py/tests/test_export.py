@@ -4,11 +4,10 @@ store file) and to a running ``clew server`` (read back through clew and the mlf
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 
 import clew
-from clew_test_support import clew_binary
+from clew_test_support import clew_binary, sqlite_in_subprocess
 
 
 @clew.trace(span_type="CHAIN")
@@ -77,8 +76,7 @@ def test_trace_written_by_python_is_read_by_the_rust_store(store):
     assert names == ["pipeline", "step", "step"]
     # And the trace row is in the store file.
     path = store[len("sqlite:///"):]
-    with sqlite3.connect(path) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+    [(count,)] = sqlite_in_subprocess(path, "SELECT COUNT(*) FROM traces WHERE trace_id = ?", (trace_id,))
     assert count == 1
 
 
@@ -94,8 +92,7 @@ def test_burst_of_ten_thousand_traces_loses_none(store):
         tiny(i)
     assert clew.flush(120)
     path = store[len("sqlite:///"):]
-    with sqlite3.connect(path) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM traces").fetchone()
+    [(count,)] = sqlite_in_subprocess(path, "SELECT COUNT(*) FROM traces")
     assert count == 10_000
 
 

@@ -16,7 +16,7 @@ import io
 import pytest
 
 import clew
-from clew_test_support import run_example
+from clew_test_support import run_example, sqlite_in_subprocess
 
 CONFIGURE = '''
 import mlflow
@@ -258,18 +258,17 @@ def last_trace():
 def create_experiment_with_id(store_uri: str, experiment_id: int, name: str) -> None:
     """The document logs to experiment "123", which it assumes exists; ids are assigned by
     the store, so the row is put in the store file directly (the schema is MLflow's)."""
-    import sqlite3
     import time
 
     clew.get_experiment_by_name("Default")  # opens (and migrates) the store file
     path = store_uri[len("sqlite:///"):]
     now = int(time.time() * 1000)
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time)"
-            " VALUES (?, ?, '', ?, ?)",
-            (experiment_id, name, now, now),
-        )
+    sqlite_in_subprocess(
+        path,
+        "INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time)"
+        " VALUES (?, ?, '', ?, ?)",
+        (experiment_id, name, now, now),
+    )
 
 
 def test_configure_enable_trace_disable(ns, store):
