@@ -319,7 +319,14 @@ impl std::hash::Hasher for IdHasher {
         }
     }
     fn finish(&self) -> u64 {
-        self.0
+        // A final mix (MurmurHash3's): the table indexes by the low bits, which the multiply
+        // alone leaves depending only on the ids' leading digits (sequential ids collide).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -384,6 +391,15 @@ mod tests {
             push_int(&mut out, value);
             assert_eq!(out, value.to_string());
         }
+    }
+
+    #[test]
+    fn sequential_ids_spread_over_the_hash_table() {
+        use std::hash::BuildHasher;
+        let ids: Vec<String> = (0..4096u64).map(|i| format!("{:016x}", 0x1000_0000_0000_0000 | i)).collect();
+        let buckets: std::collections::HashSet<u64> =
+            ids.iter().map(|id| BuildIdHasher.hash_one(id.as_str()) & 4095).collect();
+        assert!(buckets.len() > 2000, "only {} of 4096 buckets used", buckets.len());
     }
 
     #[test]
