@@ -155,6 +155,21 @@ def test_start_span_no_context_with_explicit_parents():
     assert trace.search_spans(name="root")[0].outputs == {"answer": 42}
 
 
+def test_start_span_no_context_without_parent_nests_under_the_current_span():
+    # MLflow 3.17.2 does the same: its OpenTelemetry tracer takes the active context as parent.
+    with clew.start_span("outer") as outer:
+        detached = clew.start_span_no_context("detached")
+        assert clew.get_current_active_span() == outer
+        detached.end()
+    assert detached.trace_id == outer.trace_id
+    trace = clew.get_trace(outer.trace_id)
+    assert trace.search_spans(name="detached")[0].parent_id == outer.span_id
+    # Outside any span it is the root of a new trace.
+    root = clew.start_span_no_context("alone")
+    root.end()
+    assert root.trace_id != outer.trace_id and clew.get_trace(root.trace_id).data.spans[0].parent_id is None
+
+
 def test_live_span_reads_back_what_was_set():
     with clew.start_span("s", span_type="LLM", attributes={"model": "m"}) as span:
         span.set_inputs({"p": "hi"})

@@ -321,14 +321,21 @@ def start_span_no_context(
     start_time_ns: Optional[int] = None,
     **_ignored: Any,
 ):
-    """A span that is not made current; end it with ``span.end()``. Without ``parent_span``
-    it starts a new trace (``tags`` and ``metadata`` then go on that trace)."""
+    """A span that is not made current; end it with ``span.end()``. Without ``parent_span`` it
+    is a child of the current span when there is one (as in MLflow, whose OpenTelemetry tracer
+    falls back to the active context), else the root of a new trace (``tags`` and ``metadata``
+    then go on that trace)."""
+    if parent_span is None:
+        parent_span = get_current_active_span()
+        new_trace = parent_span is None
+    else:
+        new_trace = False
     try:
         span = _core.start_detached(name, span_type, parent_span, inputs, attributes, start_time_ns)
     except Exception as e:
         _runtime.warn(f"clew could not start span {name!r}: {e}")
         return _core.noop_span()
-    if parent_span is None and span.is_recording and (tags or metadata):
+    if new_trace and span.is_recording and (tags or metadata):
         _core.update_trace(span, tags=_str_items(tags), metadata=_str_items(metadata))
     return span
 
