@@ -335,17 +335,18 @@ pub fn fail_function_call(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, token: &
     if let Ok(state) = state::get(py) {
         let _ = state.ctx_reset.call1(py, (token,));
     }
-    let obj = span.get();
-    if obj.span.is_recording() {
-        record_exception(py, &obj.span, exception);
-        obj.end_span(None);
-    }
+    record_and_end(py, span.get(), exception);
 }
 
 /// Records an exception on a span and ends it, leaving the current span alone (generators).
 #[pyfunction]
 pub fn fail_span(py: Python<'_>, span: &Bound<'_, PyLiveSpan>, exception: &Bound<'_, PyAny>) {
-    let obj = span.get();
+    record_and_end(py, span.get(), exception);
+}
+
+/// Records `exception` on a still-recording span and ends it (shared by the async and
+/// generator failure paths).
+fn record_and_end(py: Python<'_>, obj: &PyLiveSpan, exception: &Bound<'_, PyAny>) {
     if obj.span.is_recording() {
         record_exception(py, &obj.span, exception);
         obj.end_span(None);
