@@ -6,6 +6,8 @@
 // `clew demo --showcase` filled), CLEW_EXPERIMENT_ID, CLEW_ARTIFACTS (screenshot folder) and
 // optionally CLEW_CHROMIUM (default /usr/bin/chromium).
 import { chromium } from "playwright-core";
+import { before, after } from "node:test";
+import { CHROMIUM_ARGS } from "./chromium.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -26,20 +28,34 @@ function requireEnv(name) {
   return value;
 }
 
-/** Flags for Debian's Chromium in a container: no sandbox, no GPU, no calls home. */
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export { CHROMIUM_ARGS };
 
 export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * The per-file setup every test file shares: one Chromium for the file (launched in
+ * `before`, closed in `after`) and `withPage(body, options)`, which runs `body(page, session)`
+ * on a fresh page and fails when the page logged errors or requests failed.
+ */
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return async function withPage(body, options) {
+    const session = await openPage(browser, options);
+    try {
+      await body(session.page, session);
+      session.assertClean();
+    } finally {
+      await session.close();
+    }
+  };
 }
 
 /**

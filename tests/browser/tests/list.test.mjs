@@ -1,9 +1,8 @@
 // The experiments list, the traces table and its search box, sessions, tag editing.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  launch,
-  openPage,
+  useBrowser,
   screenshots,
   url,
   tid,
@@ -15,24 +14,8 @@ import {
 } from "../lib/harness.mjs";
 import { randomBytes } from "node:crypto";
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
-
 /** Runs `body` with a fresh page; fails when the page logged errors or requests failed. */
-async function withPage(body, options) {
-  const session = await openPage(browser, options);
-  try {
-    await body(session.page, session);
-    session.assertClean();
-  } finally {
-    await session.close();
-  }
-}
+const withPage = useBrowser();
 
 const rowIds = (page) => attrs(page, tid("trace-row"), "data-trace-id");
 

@@ -1,9 +1,8 @@
 // The notebook renderer page (MLflow's Jupyter iframe) and the dark theme.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  launch,
-  openPage,
+  useBrowser,
   screenshots,
   url,
   tid,
@@ -15,23 +14,8 @@ import {
 } from "../lib/harness.mjs";
 import path from "node:path";
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
-
-async function withPage(body, options) {
-  const session = await openPage(browser, options);
-  try {
-    await body(session.page, session);
-    session.assertClean();
-  } finally {
-    await session.close();
-  }
-}
+/** Runs `body` with a fresh page; fails when the page logged errors or requests failed. */
+const withPage = useBrowser();
 
 /** Relative luminance (0 black … 1 white) of a CSS rgb()/rgba() colour. */
 function luminance(css) {

@@ -1,11 +1,10 @@
 // The trace view: header, span tree, expand/collapse, span detail with chat messages, tool
 // calls, retriever documents, exceptions, the message formats of the showcase traces, huge
 // payloads, deep links and MLflow's link form.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  launch,
-  openPage,
+  useBrowser,
   screenshots,
   url,
   tid,
@@ -18,23 +17,8 @@ import {
   EXPERIMENT_ID,
 } from "../lib/harness.mjs";
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
-
-async function withPage(body, options) {
-  const session = await openPage(browser, options);
-  try {
-    await body(session.page, session);
-    session.assertClean();
-  } finally {
-    await session.close();
-  }
-}
+/** Runs `body` with a fresh page; fails when the page logged errors or requests failed. */
+const withPage = useBrowser();
 
 const traceHash = (trace, spanId) =>
   `/experiments/${EXPERIMENT_ID}/traces/${trace.info.trace_id}` + (spanId ? `/spans/${spanId}` : "");
