@@ -28,6 +28,7 @@ import path from "node:path";
 import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
+import { CHROMIUM_ARGS } from "../tests/browser/lib/chromium.mjs";
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const require = createRequire(path.join(repo, "tests/browser/package.json"));
@@ -188,17 +189,7 @@ async function main() {
   server.stderr.on("data", (d) => (serverLog += d));
   const browser = await chromium.launch({
     executablePath: args.chromium,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--enable-precise-memory-info",
-    ],
+    args: [...CHROMIUM_ARGS, "--enable-precise-memory-info"],
   });
   const results = [];
   let mlflowResults = null;
