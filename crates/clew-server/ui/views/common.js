@@ -2,8 +2,14 @@
 // a confirm dialog and a popover.
 import { h, formatNumber } from "../lib/format.js";
 import { icon } from "../lib/icons.js";
+import { getExperiment } from "../api.js";
 
-/** The experiment's title row and the Traces / Sessions tabs. Returns { element, setCount, setName }. */
+/**
+ * The experiment's title row and the Traces / Sessions tabs. Returns { element, setCount,
+ * setName, load }: `load(isGone, onExperiment)` fetches the experiment, and unless the view
+ * is gone by then shows its name and passes it to `onExperiment`; it resolves to the
+ * experiment (null when the view is gone) and rejects with the API error.
+ */
 export function experimentHeader(experimentId, active) {
   const name = h("h1", {}, `Experiment ${experimentId}`);
   const count = h("span.count-pill", { testid: "trace-count", title: "Traces in this experiment" }, "");
@@ -19,6 +25,13 @@ export function experimentHeader(experimentId, active) {
     element,
     setName: (text) => { name.textContent = text; },
     setCount: (n) => { count.textContent = n === null || n === undefined ? "" : `${formatNumber(n)} trace${n === 1 ? "" : "s"}`; },
+    async load(isGone, onExperiment) {
+      const { experiment } = await getExperiment(experimentId);
+      if (isGone()) return null;
+      name.textContent = experiment.name;
+      onExperiment?.(experiment);
+      return experiment;
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // turn linking to its trace. `?session=<id>` opens the view scrolled to that session.
 import { h, formatDuration, formatNumber, formatRelative, formatTimestamp, previewText, truncate, shortId } from "../lib/format.js";
 import { icon } from "../lib/icons.js";
-import { experimentSessions, experimentFacets, getExperiment } from "../api.js";
+import { experimentSessions, experimentFacets } from "../api.js";
 import { experimentHeader, errorBox, loadingBox, stateBadge } from "./common.js";
 
 /** Turns shown per session before "show more". */
@@ -54,10 +54,7 @@ export function mountSessions(container, { experimentId, params, onExperiment })
 
   async function loadExperiment() {
     try {
-      const { experiment } = await getExperiment(experimentId);
-      if (destroyed) return;
-      header.setName(experiment.name);
-      onExperiment?.(experiment);
+      if (!(await header.load(() => destroyed, onExperiment))) return;
       const facets = await experimentFacets(experimentId);
       if (!destroyed) header.setCount(facets.trace_count);
     } catch { /* the list shows the error */ }

@@ -7,7 +7,7 @@
 import { h, formatDuration, formatNumber, formatRelative, formatTimestamp, previewText, truncate, shortId, copyText } from "../lib/format.js";
 import { icon } from "../lib/icons.js";
 import { traceRow, buildFilter, looksLikeFilter, freeTextFilter, quote, SPAN_TYPES } from "../lib/traces.js";
-import { searchTraces, experimentFacets, getExperiment, deleteTraces, setTraceTag, deleteTraceTag } from "../api.js";
+import { searchTraces, experimentFacets, deleteTraces, setTraceTag, deleteTraceTag } from "../api.js";
 import { experimentHeader, errorBox, confirmDialog, openPopover, stateBadge } from "./common.js";
 
 const PAGE_SIZE = 50;
@@ -254,10 +254,7 @@ export function mountTraces(container, { experimentId, params, onExperiment }) {
 
   async function loadExperiment() {
     try {
-      const { experiment } = await getExperiment(experimentId);
-      if (destroyed) return;
-      header.setName(experiment.name);
-      onExperiment?.(experiment);
+      await header.load(() => destroyed, onExperiment);
     } catch (error) {
       if (destroyed) return;
       if (error.status === 404) {
