@@ -275,11 +275,7 @@ pub fn call_traced<'py>(
     }
     let state = state::get(py)?;
     // Tracing must never break the call: if the span cannot be set up, just call.
-    let started = start_function_span(py, state, spec, args, kwargs).and_then(|span| {
-        let obj = Bound::new(py, PyLiveSpan::new(span))?;
-        let token = state.ctx_set.call1(py, (&obj,))?;
-        Ok((obj, token))
-    });
+    let started = start_current_span(py, state, spec, args, kwargs);
     let (span_obj, token) = match started {
         Ok(s) => s,
         Err(e) => {
@@ -314,10 +310,22 @@ pub fn start_function_call<'py>(
     }
     let state = state::get(py)?;
     let kwargs = kwargs.filter(|k| !k.is_empty());
-    let span = start_function_span(py, state, spec.get(), args, kwargs)?;
+    start_current_span(py, state, spec.get(), args, kwargs).map(Some)
+}
+
+/// Starts the function's span and makes it the current span; returns it with the context
+/// token that restores the previous current span.
+fn start_current_span<'py>(
+    py: Python<'py>,
+    state: &State,
+    spec: &TracedSpec,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<(Bound<'py, PyLiveSpan>, Py<PyAny>)> {
+    let span = start_function_span(py, state, spec, args, kwargs)?;
     let obj = Bound::new(py, PyLiveSpan::new(span))?;
     let token = state.ctx_set.call1(py, (&obj,))?;
-    Ok(Some((obj, token)))
+    Ok((obj, token))
 }
 
 /// Ends a span started by `start_function_call` with the call's result.
