@@ -205,6 +205,23 @@ pub(crate) fn index_pending_spans(conn: &Connection, max_spans: usize) -> StoreR
     Ok(usize::try_from(count).unwrap_or(0))
 }
 
+/// Writes the span-derived fields of a summary row; fields the client finalised keep their
+/// values, and stored previews win over the derived ones (?12, ?13).
+const UPDATE_SUMMARY: &str = "UPDATE traces SET
+         span_count = ?2, name = ?3, session_id = ?4, user_id = ?5,
+         input_tokens = ?6, output_tokens = ?7, total_tokens = ?8,
+         request_time = CASE WHEN info_finalized THEN request_time ELSE COALESCE(?9, request_time) END,
+         execution_duration = CASE WHEN info_finalized THEN execution_duration ELSE ?10 END,
+         state = CASE WHEN info_finalized THEN state ELSE COALESCE(?11, state) END,
+         request_preview = CASE WHEN COALESCE(request_preview, '') = '' THEN ?12 ELSE request_preview END,
+         response_preview = CASE WHEN COALESCE(response_preview, '') = '' THEN ?13 ELSE response_preview END
+     WHERE trace_pk = ?1";
+
+/// The span aggregates of one trace (a range of the `(trace_pk, ...)` index: with STAT4
+/// samples its plan depends on the bound key, see `writer::configure_connection`).
+const AGGREGATE_SPANS: &str = "SELECT COUNT(*), MIN(start_time_ns), MAX(end_time_ns), SUM(input_tokens),
+    SUM(output_tokens), SUM(total_tokens) FROM spans WHERE trace_pk = ?1";
+
 /// Recomputes the span-derived fields of the summary row from what is stored.
 fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
     struct Aggregate {
@@ -214,11 +231,7 @@ fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
         tokens: TokenUsage,
     }
     let aggregate = conn
-        .prepare_cached(
-            "SELECT COUNT(*), MIN(start_time_ns), MAX(end_time_ns), SUM(input_tokens), SUM(output_tokens),
-                    SUM(total_tokens)
-             FROM spans WHERE trace_pk = ?1",
-        )
+        .prepare_cached(AGGREGATE_SPANS)
         .and_then(|mut stmt| {
             stmt.query_row([trace_pk], |r| {
                 Ok(Aggregate {
@@ -321,17 +334,7 @@ fn refresh_trace(conn: &Connection, trace_pk: i64) -> StoreResult<()> {
         (request_time, duration, Some(state))
     };
 
-    conn.prepare_cached(
-        "UPDATE traces SET
-             span_count = ?2, name = ?3, session_id = ?4, user_id = ?5,
-             input_tokens = ?6, output_tokens = ?7, total_tokens = ?8,
-             request_time = CASE WHEN info_finalized THEN request_time ELSE COALESCE(?9, request_time) END,
-             execution_duration = CASE WHEN info_finalized THEN execution_duration ELSE ?10 END,
-             state = CASE WHEN info_finalized THEN state ELSE COALESCE(?11, state) END,
-             request_preview = CASE WHEN COALESCE(request_preview, '') = '' THEN ?12 ELSE request_preview END,
-             response_preview = CASE WHEN COALESCE(response_preview, '') = '' THEN ?13 ELSE response_preview END
-         WHERE trace_pk = ?1",
-    )
+    conn.prepare_cached(UPDATE_SUMMARY)
     .and_then(|mut stmt| {
         stmt.execute(params![
             trace_pk,
@@ -378,16 +381,22 @@ pub(crate) fn log_spans(conn: &Connection, experiment_id: &str, spans: &[SpanRec
     Ok(())
 }
 
-/// Stores a trace that has no row yet, its summary computed from `records` in memory: the
-/// same values [`refresh_trace`] would derive from the rows (it is what runs for every later
-/// batch of the trace), without reading anything back. Saves the writer thread ~10 statements
-/// and a span JSON parse per trace, and the per-span `DELETE` (no span of it can be stored).
-fn insert_new_trace(
-    conn: &Connection,
-    trace_id: &str,
-    experiment: &(i64, String),
-    records: &[&SpanRecord],
-) -> StoreResult<()> {
+/// What a trace's summary row derives from its spans, computed from records in memory: the
+/// same values [`refresh_trace`] reads back from the span rows, for a trace whose stored spans
+/// are exactly these records.
+struct RecordSummary<'a> {
+    /// The spans stored: a span sent twice keeps its last copy.
+    spans: Vec<&'a SpanRecord>,
+    min_start_ns: Option<i64>,
+    duration: Option<i64>,
+    root: Option<&'a SpanRecord>,
+    state: &'static str,
+    session: Option<&'a str>,
+    user: Option<&'a str>,
+    tokens: TokenUsage,
+}
+
+fn summarize<'a>(records: &[&'a SpanRecord]) -> RecordSummary<'a> {
     // A span sent twice in one batch: the last copy wins and takes the later place, as the
     // DELETE + INSERT of `upsert_span` would have it.
     let mut last_index: std::collections::HashMap<i64, usize> = std::collections::HashMap::with_capacity(records.len());
@@ -421,7 +430,25 @@ fn insert_new_trace(
     };
     let session = first_by_start(&|r| r.session_id.is_some()).and_then(|r| r.session_id.as_deref());
     let user = first_by_start(&|r| r.user_id.is_some()).and_then(|r| r.user_id.as_deref());
+    let tokens = TokenUsage {
+        input_tokens: sum(|u| u.input_tokens),
+        output_tokens: sum(|u| u.output_tokens),
+        total_tokens: sum(|u| u.total_tokens),
+    };
+    RecordSummary { spans, min_start_ns, duration, root, state, session, user, tokens }
+}
 
+/// Stores a trace that has no row yet, its summary computed from `records` in memory: the
+/// same values [`refresh_trace`] would derive from the rows (it is what runs for every later
+/// batch of the trace), without reading anything back. Saves the writer thread ~10 statements
+/// and a span JSON parse per trace, and the per-span `DELETE` (no span of it can be stored).
+fn insert_new_trace(
+    conn: &Connection,
+    trace_id: &str,
+    experiment: &(i64, String),
+    records: &[&SpanRecord],
+) -> StoreResult<()> {
+    let RecordSummary { spans, min_start_ns, duration, root, state, session, user, tokens } = summarize(records);
     let trace_pk: i64 = conn
         .prepare_cached(
             "INSERT INTO traces (trace_id, experiment_id, request_time, execution_duration, state, request_preview,
@@ -443,9 +470,9 @@ fn insert_new_trace(
                     root.map(|r| r.name.as_str()),
                     session,
                     user,
-                    sum(|u| u.input_tokens),
-                    sum(|u| u.output_tokens),
-                    sum(|u| u.total_tokens),
+                    tokens.input_tokens,
+                    tokens.output_tokens,
+                    tokens.total_tokens,
                     spans.len() as i64,
                 ],
                 |r| r.get(0),
@@ -473,13 +500,13 @@ fn insert_new_trace(
 }
 
 
-/// Inserts or merges the final info; returns the trace's key.
-fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
+/// Inserts or merges the final info; returns the trace's key, and whether its row is new.
+fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<(i64, bool)> {
     let experiment_id = validate_info(info)?;
     let experiment = experiment_row(conn, &experiment_id)?;
     let non_empty = |p: &Option<String>| p.clone().filter(|s| !s.is_empty());
-    let trace_pk = match find_trace_pk(conn, &info.trace_id)? {
-        None => conn
+    let (trace_pk, created) = match find_trace_pk(conn, &info.trace_id)? {
+        None => (conn
             .prepare_cached(
                 "INSERT INTO traces (trace_id, experiment_id, request_time, execution_duration, state,
                                      client_request_id, request_preview, response_preview, info_finalized)
@@ -501,7 +528,7 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
                     |r| r.get(0),
                 )
             })
-            .map_err(sqlite_error)?,
+            .map_err(sqlite_error)?, true),
         Some(pk) => {
             // The client's values win; stored previews stay when the client sends none.
             conn.prepare_cached(
@@ -525,7 +552,7 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
                 ])
             })
             .map_err(sqlite_error)?;
-            pk
+            (pk, false)
         }
     };
     for (key, value) in &info.tags {
@@ -548,7 +575,7 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<i64> {
     if !info.assessments.is_empty() {
         merge_assessments(conn, trace_pk, &info.assessments)?;
     }
-    Ok(trace_pk)
+    Ok((trace_pk, created))
 }
 
 
@@ -620,7 +647,7 @@ pub(crate) fn upsert_assessment_row(
 
 /// StartTraceV3: insert or merge the final info, return what is stored.
 pub(crate) fn start_trace(conn: &Connection, info: &TraceInfo) -> StoreResult<TraceInfo> {
-    let trace_pk = upsert_info(conn, info)?;
+    let (trace_pk, _) = upsert_info(conn, info)?;
     refresh_trace(conn, trace_pk)?;
     read_ops::load_infos(conn, &[trace_pk])?
         .pop()
@@ -629,7 +656,10 @@ pub(crate) fn start_trace(conn: &Connection, info: &TraceInfo) -> StoreResult<Tr
 
 /// A finished trace, info and spans together (the SDK's local destination).
 pub(crate) fn write_trace(conn: &Connection, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
-    let trace_pk = upsert_info(conn, info)?;
+    let (trace_pk, created) = upsert_info(conn, info)?;
+    if created {
+        return finish_new_trace(conn, trace_pk, info, spans);
+    }
     for record in spans {
         upsert_span(conn, trace_pk, record)?;
     }
@@ -637,6 +667,61 @@ pub(crate) fn write_trace(conn: &Connection, info: &TraceInfo, spans: &[SpanReco
         upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
     }
     refresh_trace(conn, trace_pk)
+}
+
+/// The rest of [`write_trace`] for a trace whose row `upsert_info` just created: no span of it
+/// is stored, so the spans need no `DELETE` first, and the summary follows from `info` and
+/// `spans` in memory — the values [`refresh_trace`] would read back (~10 statements and a
+/// span JSON parse per trace), written with the same `UPDATE`.
+fn finish_new_trace(conn: &Connection, trace_pk: i64, info: &TraceInfo, spans: &[SpanRecord]) -> StoreResult<()> {
+    let records: Vec<&SpanRecord> = spans.iter().collect();
+    let summary = summarize(&records);
+    for record in &summary.spans {
+        insert_span(conn, trace_pk, record)?;
+    }
+    if !spans.is_empty() {
+        upsert_key_value(conn, "trace_tags", trace_pk, keys::SPANS_LOCATION, keys::SPANS_LOCATION_TRACKING_STORE)?;
+    }
+    // The first session/user id seen on a span becomes trace metadata unless the info set it.
+    let from_spans = |key: &str, derived: Option<&str>| -> StoreResult<Option<String>> {
+        if let Some(value) = info.trace_metadata.get(key) {
+            return Ok(Some(value.clone()));
+        }
+        if let Some(value) = derived {
+            insert_key_value_if_absent(conn, "trace_metadata", trace_pk, key, value)?;
+        }
+        Ok(derived.map(str::to_string))
+    };
+    let session = from_spans(keys::TRACE_SESSION, summary.session)?;
+    let user = from_spans(keys::TRACE_USER, summary.user)?;
+    let name = info.tags.get(keys::TRACE_NAME).map(String::as_str).or(summary.root.map(|r| r.name.as_str()));
+    let tokens = info
+        .trace_metadata
+        .get(keys::TOKEN_USAGE)
+        .and_then(|text| TokenUsage::from_json_text(text))
+        .unwrap_or(summary.tokens);
+    // The info is finalised (request time, duration, state stay as sent); previews derived
+    // from the root span apply only where the info brought none (the UPDATE decides).
+    conn.prepare_cached(UPDATE_SUMMARY)
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                trace_pk,
+                summary.spans.len() as i64,
+                name,
+                session,
+                user,
+                tokens.input_tokens,
+                tokens.output_tokens,
+                tokens.total_tokens,
+                None::<i64>,
+                None::<i64>,
+                None::<&str>,
+                summary.root.and_then(|r| r.request_preview.as_deref()),
+                summary.root.and_then(|r| r.response_preview.as_deref()),
+            ])
+        })
+        .map_err(sqlite_error)?;
+    Ok(())
 }
 
 fn existing_trace_pk(conn: &Connection, trace_id: &str) -> StoreResult<i64> {
@@ -697,4 +782,75 @@ pub(crate) fn delete_traces(conn: &Connection, request: &DeleteTraces) -> StoreR
             .map_err(sqlite_error)
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::simple_trace;
+    use crate::sqlite::{schema, writer};
+    use rusqlite::StatementStatus;
+
+    fn write(conn: &Connection, n: u128) {
+        let trace = simple_trace(n, "0", n as i64, 5, 2);
+        let records: Vec<SpanRecord> = trace.data.spans.iter().map(SpanRecord::from_span).collect();
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        write_trace(conn, &trace.info, &records).expect("write");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+
+    /// The writer closes with `PRAGMA optimize`, which (SQLite built with STAT4) stores
+    /// histogram samples; a statement whose plan could depend on a bound value is then
+    /// re-prepared whenever that value changes, i.e. on every write. The writer connection
+    /// must not pay that.
+    #[test]
+    fn write_statements_are_not_reprepared_once_the_file_has_statistics() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stats.db");
+        {
+            let mut conn = schema::open_connection(&path, false).expect("open");
+            schema::migrate(&mut conn).expect("migrate");
+            for n in 1..=300 {
+                write(&conn, n);
+            }
+            conn.execute_batch("ANALYZE").expect("analyze");
+            let samples: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_stat4", [], |r| r.get(0)).expect("stat4");
+            assert!(samples > 0, "ANALYZE stored no STAT4 samples; the test does not test anything");
+        }
+        // The same writes on a connection as configured before and on the writer's: the first
+        // shows the statistics do cause re-preparation (or this test proves nothing).
+        let reprepares = |configure: bool, first: u128| {
+            let conn = schema::open_connection(&path, false).expect("reopen");
+            if configure {
+                writer::configure_connection(&conn);
+            }
+            for n in first..first + 40 {
+                write(&conn, n);
+            }
+            // Existing traces take the read-back path.
+            for n in 1..=20 {
+                write(&conn, n);
+            }
+            WRITE_PATH_SQL
+                .iter()
+                .map(|sql| {
+                    let stmt = conn.prepare_cached(sql).expect("cached");
+                    assert!(stmt.get_status(StatementStatus::Run) >= 20, "not the cached statement: {sql}");
+                    (*sql, stmt.get_status(StatementStatus::RePrepare))
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = reprepares(false, 1000);
+        assert!(before.iter().any(|(_, n)| *n > 0), "no statement was re-prepared without the setting: {before:?}");
+        let after = reprepares(true, 2000);
+        assert!(after.iter().all(|(_, n)| *n == 0), "re-prepared on the writer connection: {after:?}");
+    }
+
+    const WRITE_PATH_SQL: [&str; 5] = [
+        AGGREGATE_SPANS,
+        "SELECT trace_pk FROM traces WHERE trace_id = ?1",
+        "SELECT artifact_location FROM experiments WHERE experiment_id = ?1",
+        "DELETE FROM spans WHERE trace_pk = ?1 AND span_id = ?2",
+        "SELECT EXISTS (SELECT 1 FROM trace_metadata WHERE trace_pk = ?1 AND key = ?2)",
+    ];
 }

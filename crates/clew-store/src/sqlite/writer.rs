@@ -37,6 +37,12 @@ pub(crate) type IdleStep = Box<dyn Fn(&Connection, bool) -> StoreResult<bool> + 
 /// after this many batches, so it cannot fall behind without bound.
 const BATCHES_BETWEEN_FORCED_IDLE_STEPS: usize = 1;
 
+/// Prepared statements the writer connection keeps. Every statement on the write path is
+/// `prepare_cached`; the write operations, tracking writes and the per-table variants of
+/// the tag/metadata upserts together pass the default of 16, and an evicted statement costs a
+/// full prepare (parse + plan) the next time it runs.
+const WRITER_STATEMENT_CACHE_CAPACITY: usize = 256;
+
 struct Job {
     work: Work,
     reply: oneshot::Sender<StoreResult<JobOutput>>,
@@ -50,6 +56,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn start(conn: Connection, idle_step: IdleStep) -> StoreResult<Writer> {
+        configure_connection(&conn);
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("clew-sqlite-writer".into())
@@ -79,6 +86,20 @@ impl Writer {
             .map(|r| *r)
             .map_err(|_| StoreError::Internal("writer returned a result of the wrong type".into()))
     }
+}
+
+/// Settings of the write connection that only concern the writer.
+///
+/// The query planner stability guarantee (QPSG): SQLite built with STAT4 (the bundled one is)
+/// plans a statement with the values bound to it once the file has histogram samples, which
+/// the `PRAGMA optimize` at close stores; such a statement is then re-prepared (parsed and
+/// planned again) whenever a bound value changes, i.e. on nearly every write, and cached
+/// statements stop saving anything. The writer's statements are key lookups and inserts whose
+/// plan no value changes; readers keep value-aware planning.
+pub(crate) fn configure_connection(conn: &Connection) {
+    conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE_CAPACITY);
+    // Best effort: without it writes are correct, only slower.
+    let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true);
 }
 
 impl Drop for Writer {
@@ -132,16 +153,24 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
     let _ = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
+/// Runs a transaction-control statement (`BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`) from the
+/// statement cache: `execute_batch` would parse it again every time, two to four times per
+/// batch, which for small batches (one trace per job) is a cost per trace.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
 /// retried after the next write rather than spinning on an error).
 fn run_idle_step(conn: &Connection, idle_step: &IdleStep, forced: bool) -> bool {
-    if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+    if control(conn, "BEGIN IMMEDIATE").is_err() {
         return false;
     }
     match catch_unwind(AssertUnwindSafe(|| idle_step(conn, forced))) {
-        Ok(Ok(more)) => conn.execute_batch("COMMIT").is_ok() && more,
+        Ok(Ok(more)) => control(conn, "COMMIT").is_ok() && more,
         _ => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = control(conn, "ROLLBACK");
             false
         }
     }
@@ -165,19 +194,19 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
 
 /// Runs `jobs` in one transaction: all commit, or none (the first error is returned).
 fn run_in_transaction(conn: &Connection, jobs: &[Job]) -> StoreResult<Vec<JobOutput>> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StoreError::Unavailable(sqlite_error(e).to_string()))?;
+    control(conn, "BEGIN IMMEDIATE").map_err(|e| StoreError::Unavailable(sqlite_error(e).to_string()))?;
     let mut outputs = Vec::with_capacity(jobs.len());
     for job in jobs {
         match run_job(conn, &job.work) {
             Ok(output) => outputs.push(output),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = control(conn, "ROLLBACK");
                 return Err(e);
             }
         }
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
+    if let Err(e) = control(conn, "COMMIT") {
+        let _ = control(conn, "ROLLBACK");
         return Err(StoreError::Unavailable(format!("commit failed: {}", sqlite_error(e))));
     }
     Ok(outputs)
