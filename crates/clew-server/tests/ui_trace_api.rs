@@ -536,6 +536,17 @@ async fn a_100k_span_trace_has_a_compact_skeleton() {
     let found = search(&server, &trace_id(9), "99999").await;
     eprintln!("search over {N} spans: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
     assert_eq!(found, [hex(99_999)]);
+    // A text in a quarter of the spans: the answer stops at the cap, in skeleton order, and says so.
+    let t = Instant::now();
+    let many = server
+        .get(&format!("/ajax-api/clew/traces/{}/search?q=CALL_LLM", trace_id(9)))
+        .await
+        .json();
+    eprintln!("search over {N} spans, 25,000 hits: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    assert_eq!(many["truncated"], true);
+    let many: Vec<&str> = many["span_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(many.len(), 10_000);
+    assert_eq!(many[..2], [hex(5).as_str(), hex(9).as_str()]);
     let t = Instant::now();
     let spans = server
         .get(&format!(
