@@ -846,6 +846,72 @@ mod tests {
         assert!(after.iter().all(|(_, n)| *n == 0), "re-prepared on the writer connection: {after:?}");
     }
 
+    /// Every stored row of a trace's summary, tags and metadata.
+    fn snapshot(conn: &Connection, trace_id: &str) -> Vec<Vec<rusqlite::types::Value>> {
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT * FROM traces WHERE trace_id = ?1",
+            "SELECT key, value FROM trace_tags WHERE trace_pk = (SELECT trace_pk FROM traces WHERE trace_id = ?1) ORDER BY key",
+            "SELECT key, value FROM trace_metadata WHERE trace_pk = (SELECT trace_pk FROM traces WHERE trace_id = ?1) ORDER BY key",
+            "SELECT span_id, name FROM spans WHERE trace_pk = (SELECT trace_pk FROM traces WHERE trace_id = ?1) ORDER BY span_id",
+        ] {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            let columns = stmt.column_count();
+            let found = stmt
+                .query_map([trace_id], |r| (0..columns).map(|i| r.get::<_, rusqlite::types::Value>(i)).collect())
+                .expect("query")
+                .collect::<rusqlite::Result<Vec<Vec<_>>>>()
+                .expect("rows");
+            rows.extend(found);
+        }
+        rows
+    }
+
+    /// A new trace's summary is computed in memory (`finish_new_trace`); writing the same
+    /// trace again takes the read-back path (`refresh_trace`), which must find nothing to change.
+    #[test]
+    fn a_new_trace_summary_equals_the_one_read_back_from_its_rows() {
+        use crate::conformance::{span, with_attr};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = schema::open_connection(&dir.path().join("same.db"), false).expect("open");
+        schema::migrate(&mut conn).expect("migrate");
+
+        let mut traces = vec![simple_trace(1, "0", 0, 5, 3)];
+        // No name tag, session/user and token usage on children, outputs on the root, a span
+        // sent twice (the last copy counts).
+        let mut t = simple_trace(2, "0", 10, 50, 0);
+        t.info.tags.shift_remove(keys::TRACE_NAME);
+        t.data.spans[0] = with_attr(t.data.spans[0].clone(), keys::SPAN_OUTPUTS, r#"{"answer": "a"}"#);
+        for (id, start) in [(2, 14), (3, 12)] {
+            let child = with_attr(span(2, id, Some(1), &format!("c{id}"), start, start + 3), "session.id", &format!("\"s{id}\""));
+            let child = with_attr(child, "user.id", &format!("\"u{id}\""));
+            let child = with_attr(child, keys::CHAT_TOKEN_USAGE, r#"{"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}"#);
+            t.data.spans.push(child);
+        }
+        t.data.spans.push(span(2, 3, Some(1), "c3-again", 13, 14));
+        traces.push(t);
+        // The info brings session, token usage and previews of its own.
+        let mut t = simple_trace(3, "0", 20, 5, 1);
+        t.info.trace_metadata.insert(keys::TRACE_SESSION.to_string(), "from-info".to_string());
+        t.info.trace_metadata.insert(keys::TOKEN_USAGE.to_string(), r#"{"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}"#.to_string());
+        t.info.request_preview = Some("req".to_string());
+        t.data.spans[1] = with_attr(t.data.spans[1].clone(), "session.id", "\"from-span\"");
+        traces.push(t);
+        // No spans at all.
+        let mut t = simple_trace(4, "0", 30, 5, 0);
+        t.data.spans.clear();
+        traces.push(t);
+
+        for trace in &traces {
+            let records: Vec<SpanRecord> = trace.data.spans.iter().map(SpanRecord::from_span).collect();
+            write_trace(&conn, &trace.info, &records).expect("first write");
+            let first = snapshot(&conn, &trace.info.trace_id);
+            assert!(!first.is_empty());
+            write_trace(&conn, &trace.info, &records).expect("second write");
+            assert_eq!(first, snapshot(&conn, &trace.info.trace_id), "trace {}", trace.info.trace_id);
+        }
+    }
+
     const WRITE_PATH_SQL: [&str; 5] = [
         AGGREGATE_SPANS,
         "SELECT trace_pk FROM traces WHERE trace_id = ?1",
