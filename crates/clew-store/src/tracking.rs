@@ -2,7 +2,7 @@
 //! id generation, validation, and the assessment update rules. Every backend uses these, so
 //! they behave the same everywhere.
 
-use crate::{StoreError, StoreResult};
+use crate::{CreateRun, StoreError, StoreResult};
 use clew_model::{Assessment, AssessmentUpdate, AssessmentValue};
 
 /// A new assessment id: `"a-"` + 32 lowercase hex digits (MLflow: `"a-" + uuid4().hex`).
@@ -36,6 +36,53 @@ pub fn generate_run_name() -> String {
     let adjective = ADJECTIVES[(bits % ADJECTIVES.len() as u64) as usize];
     let noun = NOUNS[((bits >> 16) % NOUNS.len() as u64) as usize];
     format!("{adjective}-{noun}-{}", (bits >> 32) % 1000)
+}
+
+/// A run about to be created: the request plus what is decided before the write (a random
+/// id and name, the time), so a retried write job creates the same run.
+pub(crate) struct NewRun {
+    pub request: CreateRun,
+    pub run_id: String,
+    pub generated_name: String,
+    pub now: i64,
+}
+
+/// The columns of a new run's row, as every backend inserts them.
+pub(crate) struct NewRunRow {
+    pub run_name: String,
+    pub user_id: String,
+    pub artifact_uri: String,
+    pub start_time: i64,
+}
+
+impl NewRun {
+    pub(crate) fn new(request: CreateRun) -> Self {
+        NewRun { request, run_id: new_run_id(), generated_name: generate_run_name(), now: now_ms() }
+    }
+
+    /// The row for an experiment in `stage` whose artifacts live at `location`: runs are
+    /// created only in active experiments; the name is the request's, else its
+    /// `mlflow.runName` tag, else the generated one; the user is the request's, else its
+    /// `mlflow.user` tag (the last tag of a key wins).
+    pub(crate) fn row(&self, stage: &str, location: &str) -> StoreResult<NewRunRow> {
+        let request = &self.request;
+        if stage != "active" {
+            return Err(StoreError::InvalidArgument(format!(
+                "cannot create a run in experiment {:?}: it is {stage}",
+                request.experiment_id
+            )));
+        }
+        let tag = |key: &str| request.tags.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let run_name = request
+            .run_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| tag(clew_model::run::RUN_NAME_TAG).filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| self.generated_name.clone());
+        let user_id = request.user_id.clone().or_else(|| tag("mlflow.user")).unwrap_or_default();
+        let artifact_uri = format!("{}/{}/artifacts", location.trim_end_matches('/'), self.run_id);
+        Ok(NewRunRow { run_name, user_id, artifact_uri, start_time: request.start_time.unwrap_or(self.now) })
+    }
 }
 
 /// Checks and normalises an artifact path (the part after `mlflow-artifacts:/`): a leading

@@ -390,12 +390,7 @@ impl TraceStore for PostgresStore {
     }
 
     async fn create_run(&self, request: CreateRun) -> StoreResult<Run> {
-        let new = tracking_ops::NewRun {
-            request,
-            run_id: tracking::new_run_id(),
-            generated_name: tracking::generate_run_name(),
-            now: tracking::now_ms(),
-        };
+        let new = tracking::NewRun::new(request);
         write_tx!(self, |tx| tracking_ops::create_run(&tx, &new).await)
     }
 

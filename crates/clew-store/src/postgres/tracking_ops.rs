@@ -6,9 +6,9 @@ use super::read_ops::{self, exec, find_trace_pk, opt_row, rows};
 use super::write_ops::{lock_trace, store_assessment_json};
 use crate::ingest_rules::parse_experiment_id;
 use super::Tx;
-use crate::tracking::{self, artifact_prefix_range};
+use crate::tracking::{self, artifact_prefix_range, NewRun};
 use crate::span_text::SpanTextQuery;
-use crate::{payload, ArtifactInfo, CreateRun, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult, UpdateRun, ViewType};
+use crate::{payload, ArtifactInfo, ExperimentPage, SearchExperimentsRequest, SpanSkeleton, StoreError, StoreResult, UpdateRun, ViewType};
 use clew_model::{Assessment, AssessmentUpdate, Run, Span, SpanId, TraceInfo};
 
 // ---------------------------------------------------------------- experiments
@@ -124,38 +124,15 @@ pub(crate) async fn set_experiment_tag(tx: &Tx<'_>, experiment_id: &str, key: &s
 
 // ---------------------------------------------------------------- runs
 
-/// What `create_run` decided before the transaction (random id and name, the time).
-pub(crate) struct NewRun {
-    pub request: CreateRun,
-    pub run_id: String,
-    pub generated_name: String,
-    pub now: i64,
-}
-
 pub(crate) async fn create_run(tx: &Tx<'_>, new: &NewRun) -> StoreResult<Run> {
     let request = &new.request;
     let (experiment, stage, location) = experiment_stage(tx, &request.experiment_id, false).await?;
-    if stage != "active" {
-        return Err(StoreError::InvalidArgument(format!(
-            "cannot create a run in experiment {:?}: it is {stage}",
-            request.experiment_id
-        )));
-    }
-    let tag = |key: &str| request.tags.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let run_name = request
-        .run_name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .or_else(|| tag(clew_model::run::RUN_NAME_TAG).filter(|n| !n.is_empty()))
-        .unwrap_or_else(|| new.generated_name.clone());
-    let user_id = request.user_id.clone().or_else(|| tag("mlflow.user")).unwrap_or_default();
-    let artifact_uri = format!("{}/{}/artifacts", location.trim_end_matches('/'), new.run_id);
-    let start_time = request.start_time.unwrap_or(new.now);
+    let row = new.row(&stage, &location)?;
     exec(
         tx,
         "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri)
          VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, 'active', $6)",
-        &[&new.run_id, &experiment, &run_name, &user_id, &start_time, &artifact_uri],
+        &[&new.run_id, &experiment, &row.run_name, &row.user_id, &row.start_time, &row.artifact_uri],
     )
     .await?;
     for (key, value) in &request.tags {
@@ -164,7 +141,7 @@ pub(crate) async fn create_run(tx: &Tx<'_>, new: &NewRun) -> StoreResult<Run> {
         }
         set_run_tag(tx, &new.run_id, key, value).await?;
     }
-    set_run_tag(tx, &new.run_id, clew_model::run::RUN_NAME_TAG, &run_name).await?;
+    set_run_tag(tx, &new.run_id, clew_model::run::RUN_NAME_TAG, &row.run_name).await?;
     get_run(tx, &new.run_id).await?.ok_or_else(|| StoreError::Internal(format!("run {} vanished while created", new.run_id)))
 }
 

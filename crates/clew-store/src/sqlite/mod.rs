@@ -405,12 +405,7 @@ impl TraceStore for SqliteStore {
     // ---- runs ----
 
     async fn create_run(&self, request: CreateRun) -> StoreResult<Run> {
-        let new = tracking_ops::NewRun {
-            request,
-            run_id: tracking::new_run_id(),
-            generated_name: tracking::generate_run_name(),
-            now: tracking::now_ms(),
-        };
+        let new = tracking::NewRun::new(request);
         self.write(move |conn| tracking_ops::create_run(conn, &new)).await
     }
 
