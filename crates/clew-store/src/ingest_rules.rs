@@ -60,6 +60,34 @@ pub(crate) fn assessment_columns(assessment: &Value) -> AssessmentColumns {
     AssessmentColumns { name, kind, value_text, value_json, valid }
 }
 
+/// Where each assessment of an incoming TraceInfo goes among the `stored` ones (`(position,
+/// assessment_id)`), merged by `assessment_id`: one with a stored id takes that place; others
+/// (no id, or a new one) are appended after the last stored position. The caller first deletes
+/// the stored assessments without an id (the incoming ones replace them); stored assessments
+/// with other ids stay. Re-delivering the same info therefore changes nothing. Returns
+/// `(position, id, assessment)` in the incoming order.
+pub(crate) fn plan_assessment_merge<'a>(
+    stored: &[(i64, Option<String>)],
+    incoming: &'a [Value],
+) -> Vec<(i64, Option<String>, &'a Value)> {
+    let stored_position = |id: &str| stored.iter().find(|(_, s)| s.as_deref() == Some(id)).map(|(p, _)| *p);
+    let mut next_position = stored.iter().map(|(p, _)| p + 1).max().unwrap_or(0);
+    incoming
+        .iter()
+        .map(|assessment| {
+            let id = assessment.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_string);
+            let position = match id.as_deref().and_then(stored_position) {
+                Some(position) => position,
+                None => {
+                    next_position += 1;
+                    next_position - 1
+                }
+            };
+            (position, id, assessment)
+        })
+        .collect()
+}
+
 /// Checks a link-traces-to-run request: at most [`crate::MAX_TRACES_TO_LINK`] ids, none empty,
 /// and a run id. Returns whether there is anything to link.
 pub(crate) fn validate_link_request(trace_ids: &[String], run_id: &str) -> StoreResult<bool> {

@@ -5,7 +5,7 @@
 //! summary from everything committed before it. Traces are locked in `trace_id` order, so
 //! two batches never wait on each other in a cycle.
 
-use crate::ingest_rules::{assessment_columns, parse_experiment_id, trace_artifact_location, validate_info};
+use crate::ingest_rules::{assessment_columns, parse_experiment_id, plan_assessment_merge, trace_artifact_location, validate_info};
 use super::read_ops::{self, exec, opt_row, rows};
 use super::Tx;
 use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
@@ -432,25 +432,16 @@ pub(crate) async fn store_assessment_json(
 /// place); assessments without an id replace the stored ones without an id; stored
 /// assessments with other ids stay. Re-delivering the same info changes nothing.
 async fn merge_assessments(tx: &Tx<'_>, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
-    let id_of = |a: &Value| a.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_string);
-    let stored: Vec<(i32, Option<String>)> =
+    let stored: Vec<(i64, Option<String>)> =
         rows(tx, "SELECT position, assessment_id FROM assessments WHERE trace_pk = $1 ORDER BY position", &[&trace_pk])
             .await?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (i64::from(r.get::<_, i32>(0)), r.get(1)))
             .collect();
-    let stored_position = |id: &str| stored.iter().find(|(_, s)| s.as_deref() == Some(id)).map(|(p, _)| *p);
     exec(tx, "DELETE FROM assessments WHERE trace_pk = $1 AND assessment_id IS NULL", &[&trace_pk]).await?;
-    let mut next_position = stored.iter().map(|(p, _)| p + 1).max().unwrap_or(0);
-    for assessment in assessments {
-        let id = id_of(assessment);
-        let position = match id.as_deref().and_then(stored_position) {
-            Some(position) => position,
-            None => {
-                next_position += 1;
-                next_position - 1
-            }
-        };
+    for (position, id, assessment) in plan_assessment_merge(&stored, assessments) {
+        let position = i32::try_from(position)
+            .map_err(|_| StoreError::Internal(format!("assessment position {position} is out of range")))?;
         store_assessment_json(tx, trace_pk, position, assessment, id.as_deref()).await?;
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! stored trace ends the same. Span-derived summary fields are recomputed from the stored
 //! span rows (never accumulated), and fields the client finalised win over derived ones.
 
-use crate::ingest_rules::{assessment_columns, parse_experiment_id, trace_artifact_location, validate_info};
+use crate::ingest_rules::{assessment_columns, parse_experiment_id, plan_assessment_merge, trace_artifact_location, validate_info};
 use super::read_ops;
 use super::schema::sqlite_error;
 use crate::span_record::{request_preview as derive_request_preview, response_preview as derive_response_preview, SpanRecord, TokenUsage};
@@ -586,25 +586,14 @@ fn upsert_info(conn: &Connection, info: &TraceInfo) -> StoreResult<(i64, bool)> 
 /// (e.g. created through the assessment API meanwhile) stay. Re-delivering the same info
 /// therefore changes nothing.
 fn merge_assessments(conn: &Connection, trace_pk: i64, assessments: &[Value]) -> StoreResult<()> {
-    let id_of = |a: &Value| a.get("assessment_id").and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_string);
     let stored: Vec<(i64, Option<String>)> = conn
         .prepare_cached("SELECT position, assessment_id FROM assessments WHERE trace_pk = ?1 ORDER BY position")
         .and_then(|mut stmt| stmt.query_map([trace_pk], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(sqlite_error)?;
-    let stored_position = |id: &str| stored.iter().find(|(_, s)| s.as_deref() == Some(id)).map(|(p, _)| *p);
     conn.prepare_cached("DELETE FROM assessments WHERE trace_pk = ?1 AND assessment_id IS NULL")
         .and_then(|mut stmt| stmt.execute([trace_pk]))
         .map_err(sqlite_error)?;
-    let mut next_position = stored.iter().map(|(p, _)| p + 1).max().unwrap_or(0);
-    for assessment in assessments {
-        let id = id_of(assessment);
-        let position = match id.as_deref().and_then(stored_position) {
-            Some(position) => position,
-            None => {
-                next_position += 1;
-                next_position - 1
-            }
-        };
+    for (position, id, assessment) in plan_assessment_merge(&stored, assessments) {
         upsert_assessment_row(conn, trace_pk, position, assessment, id.as_deref())?;
     }
     Ok(())
