@@ -88,6 +88,19 @@ pub(crate) fn plan_assessment_merge<'a>(
         .collect()
 }
 
+/// Span ids (16 hex digits) as the stores' integer span keys, in order; a malformed id is
+/// `InvalidArgument`.
+pub(crate) fn span_id_keys(span_ids: &[String]) -> StoreResult<Vec<i64>> {
+    span_ids
+        .iter()
+        .map(|id| {
+            clew_model::SpanId::from_hex(id)
+                .map(|s| s.as_u64() as i64)
+                .map_err(|_| StoreError::InvalidArgument(format!("span id {id:?} is not 16 hex digits")))
+        })
+        .collect()
+}
+
 /// Checks a link-traces-to-run request: at most [`crate::MAX_TRACES_TO_LINK`] ids, none empty,
 /// and a run id. Returns whether there is anything to link.
 pub(crate) fn validate_link_request(trace_ids: &[String], run_id: &str) -> StoreResult<bool> {

@@ -36,7 +36,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use clew_model::filter::{parse_filter, parse_order_by_list};
-use clew_model::{Assessment, AssessmentUpdate, Experiment, Run, Span, SpanId, Trace, TraceInfo};
+use clew_model::{Assessment, AssessmentUpdate, Experiment, Run, Span, Trace, TraceInfo};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dialect::{CaseFolding, PostgresDialect};
 use schema::{is_conflict, pg_error};
@@ -458,14 +458,7 @@ impl TraceStore for PostgresStore {
     }
 
     async fn get_spans(&self, trace_id: &str, span_ids: &[String]) -> StoreResult<Vec<Span>> {
-        let ids = span_ids
-            .iter()
-            .map(|id| {
-                SpanId::from_hex(id)
-                    .map(|s| s.as_u64() as i64)
-                    .map_err(|_| StoreError::InvalidArgument(format!("span id {id:?} is not 16 hex digits")))
-            })
-            .collect::<StoreResult<Vec<i64>>>()?;
+        let ids = crate::ingest_rules::span_id_keys(span_ids)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
