@@ -16,8 +16,8 @@ impl SqliteDialect {
         let expression = fts_match_expression(fragments)?;
         let ph = params.bind(self, SqlParam::Text(expression));
         Some(format!(
-            "s.span_pk IN (SELECT rowid FROM spans_fts WHERE spans_fts MATCH {ph} \
-             UNION ALL SELECT span_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM span_index_state))"
+            "s.span_pk IN (SELECT rowid FROM ix.spans_fts WHERE spans_fts MATCH {ph} \
+             UNION ALL SELECT span_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state))"
         ))
     }
 }

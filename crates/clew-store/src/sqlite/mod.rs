@@ -14,6 +14,7 @@ mod functions;
 mod read_ops;
 mod readers;
 pub mod schema;
+mod text_index;
 mod tracking_ops;
 mod write_ops;
 mod writer;
@@ -30,8 +31,8 @@ use clew_model::{Assessment, AssessmentUpdate, Experiment, Run, Span, Trace, Tra
 use readers::ReaderPool;
 use rusqlite::types::ToSql;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use text_index::TextIndex;
 use writer::Writer;
 
 /// Page size when a search does not give one (MLflow's default).
@@ -51,8 +52,8 @@ struct Inner {
     // Field order is drop order: the writer finishes its queue and closes first, the
     // temporary directory (in-memory stores) goes last.
     writer: Writer,
+    text_index: TextIndex,
     readers: Arc<ReaderPool>,
-    background_indexing: Arc<AtomicBool>,
     path: PathBuf,
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -124,25 +125,10 @@ impl SqliteStore {
         }
         let mut conn = schema::open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
-        let background_indexing = Arc::new(AtomicBool::new(true));
-        let enabled = Arc::clone(&background_indexing);
-        let idle_step: writer::IdleStep = Box::new(move |conn, forced| {
-            if !enabled.load(Ordering::Relaxed) {
-                return Ok(false);
-            }
-            if forced && write_ops::index_lag(conn)? <= MAX_INDEX_LAG_SPANS {
-                // Amid sustained writes the index may trail by a bounded amount: ingest keeps
-                // the writer, and the index catches up as soon as writes pause.
-                return Ok(true);
-            }
-            let budget = if forced { SPANS_PER_FORCED_INDEX_STEP } else { SPANS_PER_INDEX_STEP };
-            Ok(write_ops::index_pending_spans(conn, budget)? == budget)
-        });
-        let writer = Writer::start(conn, idle_step)?;
+        let text_index = TextIndex::open(&path)?;
+        let writer = Writer::start(conn, Box::new(text_index.feed()))?;
         let readers = ReaderPool::new(path.clone());
-        Ok(SqliteStore {
-            inner: Arc::new(Inner { writer, readers, background_indexing, path, _temp_dir: temp_dir }),
-        })
+        Ok(SqliteStore { inner: Arc::new(Inner { writer, text_index, readers, path, _temp_dir: temp_dir }) })
     }
 
     /// The database file.
@@ -156,19 +142,28 @@ impl SqliteStore {
     /// correct either way (spans past the index are checked directly), so this is only for
     /// benchmarks and for tests that want the indexed path.
     pub async fn index_pending_spans(&self) -> StoreResult<usize> {
-        self.write(|conn| write_ops::index_pending_spans(conn, usize::MAX)).await
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.text_index.index_all())
+            .await
+            .map_err(|e| StoreError::Internal(format!("indexing task failed: {e}")))?
     }
 
     /// Turns background indexing of span text on or off (on by default). Off suits a bulk
     /// import that calls [`SqliteStore::index_pending_spans`] at the end; searches stay correct
     /// meanwhile, scanning the spans not indexed yet.
     pub fn set_background_indexing(&self, enabled: bool) {
-        self.inner.background_indexing.store(enabled, Ordering::Relaxed);
+        self.inner.text_index.set_enabled(enabled);
     }
 
     /// How many spans are not in the substring index yet.
     pub async fn unindexed_span_count(&self) -> StoreResult<i64> {
-        self.read(write_ops::unindexed_span_count).await
+        self.read(text_index::unindexed_span_count).await
+    }
+
+    /// How many background index steps failed so far, and the last failure (searches stay
+    /// correct without the index, only slower).
+    pub fn text_index_failures(&self) -> (u64, Option<String>) {
+        self.inner.text_index.failures()
     }
 
     /// Runs `work` on the writer thread; it may run twice (see `writer`), so it must be an
@@ -189,21 +184,6 @@ impl SqliteStore {
         self.inner.readers.run(read).await
     }
 }
-
-/// Spans indexed per background step while idle: big enough to amortise the index flush, small
-/// enough that a write arriving meanwhile waits little (~50 ms optimised).
-const SPANS_PER_INDEX_STEP: usize = 1000;
-/// Spans indexed per step forced amid sustained writes, so the index keeps up with ingest
-/// instead of falling ever further behind.
-const SPANS_PER_FORCED_INDEX_STEP: usize = 4000;
-/// How far the substring index may trail the stored spans while writes keep coming (spans).
-/// Trigram indexing costs the single writer more than storing a span does (~27 vs ~16 µs per
-/// span of ~650 bytes compressed, measured with `perf` in the OTLP ingest path), so indexing
-/// every span as it lands would halve ingest. Bursts up to this many spans are acknowledged at
-/// the storing rate; past it every batch is followed by an index step, so sustained ingest
-/// runs at the combined rate. Searches stay correct meanwhile: spans past the index are
-/// matched directly, ~1.3 µs each, so the lag adds at most ~0.1-0.2 s to a text search.
-const MAX_INDEX_LAG_SPANS: i64 = 100_000;
 
 /// Spans above which serialising and compressing moves to a blocking thread.
 const PREPARE_INLINE_MAX_SPANS: usize = 64;
@@ -511,6 +491,7 @@ mod tests {
         let compiled = compile_search(&dialect::SqliteDialect, &["0".to_string()], &filter, &[], 100, 0)
             .expect("filter compiles");
         let conn = schema::open_connection(store.path(), true).expect("open");
+        text_index::attach_for_reading(&conn, store.path()).expect("attach the index");
         let values = to_sql_values(&compiled.params);
         let args: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", compiled.sql)).expect("prepare");
@@ -593,6 +574,89 @@ mod tests {
             assert_eq!(text_search(&store, "trace.text LIKE '%omega version%'").await.len(), 1);
             store.index_pending_spans().await.expect("index");
         }
+    }
+
+    /// Deleted spans leave the index (from the deletion log), and the log is pruned behind it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleted_spans_leave_the_index_and_the_deletion_log_is_pruned() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        store.set_background_indexing(false);
+        store.write_traces((1..=10).map(|n| simple_trace(n, "0", n as i64, 5, 3)).collect()).await.expect("write");
+        store.index_pending_spans().await.expect("index");
+        let entries = |store: &SqliteStore, word: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .read(move |conn| {
+                        conn.query_row("SELECT COUNT(*) FROM ix.spans_fts WHERE spans_fts MATCH ?1", [word], |r| r.get::<_, i64>(0))
+                            .map_err(schema::sqlite_error)
+                    })
+                    .await
+                    .expect("count")
+            }
+        };
+        // Every trace is alike: the entries of 4 traces of 10 must go.
+        let before = entries(&store, "hil").await;
+        assert!(before >= 10, "{before}");
+        let ids: Vec<String> = (1..=4).map(crate::conformance::trace_id).collect();
+        let deleted = store
+            .delete_traces(DeleteTraces::ByIds { experiment_id: "0".into(), trace_ids: ids })
+            .await
+            .expect("delete");
+        assert_eq!(deleted, 4);
+        let log = |store: &SqliteStore| {
+            let store = store.clone();
+            async move {
+                store
+                    .read(|conn| {
+                        conn.query_row("SELECT COUNT(*) FROM span_deletions", [], |r| r.get::<_, i64>(0))
+                            .map_err(schema::sqlite_error)
+                    })
+                    .await
+                    .expect("log")
+            }
+        };
+        assert_eq!(log(&store).await, 16, "4 traces of 4 spans logged");
+        assert_eq!(entries(&store, "hil").await, before, "not applied before an index step");
+        store.index_pending_spans().await.expect("index");
+        assert_eq!(entries(&store, "hil").await * 10, before * 6);
+        assert_eq!(text_search(&store, "span.content LIKE '%child-2%'").await.len(), 6);
+        // The next write lets the writer prune what the index applied (right after it answers).
+        store.write_traces(vec![simple_trace(11, "0", 11, 5, 3)]).await.expect("write");
+        let mut waited = 0;
+        while log(&store).await > 0 {
+            assert!(waited < 500, "the deletion log was not pruned");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            waited += 1;
+        }
+    }
+
+    /// The index file is derived: missing, or beside a different database, it is rebuilt.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_file_that_is_missing_or_not_this_stores_is_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+        for (path, word) in [(&a, "apricot"), (&b, "blueberry")] {
+            let store = SqliteStore::open(path).expect("open");
+            let span = with_attr(crate::conformance::span(1, 1, None, "root", 0, 1), "fruit", &format!("\"{word}\""));
+            store.log_spans("0", vec![span]).await.expect("write");
+            store.index_pending_spans().await.expect("index");
+        }
+        // b's database beside a's index: same span keys, different text.
+        std::fs::copy(&b, &a).expect("replace the database");
+        // Were a's index trusted (it covers span key 1), b's span would be missed.
+        let store = SqliteStore::open(&a).expect("reopen");
+        assert_eq!(text_search(&store, "trace.text LIKE '%blueberry%'").await.len(), 1);
+        assert!(text_search(&store, "trace.text LIKE '%apricot%'").await.is_empty());
+        store.index_pending_spans().await.expect("index");
+        assert_eq!(text_search(&store, "trace.text LIKE '%blueberry%'").await.len(), 1);
+        drop(store);
+        std::fs::remove_file(text_index::index_path(&a)).expect("remove the index");
+        let store = SqliteStore::open(&a).expect("reopen without an index");
+        assert_eq!(text_search(&store, "trace.text LIKE '%blueberry%'").await.len(), 1);
+        store.index_pending_spans().await.expect("index");
+        assert_eq!(store.unindexed_span_count().await.expect("count"), 0);
+        assert_eq!(text_search(&store, "trace.text LIKE '%blueberry%'").await.len(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

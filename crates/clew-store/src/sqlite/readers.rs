@@ -40,7 +40,11 @@ impl ReaderPool {
         let pooled = self.idle.lock().pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => open_connection(&self.path, true)?,
+            None => {
+                let conn = open_connection(&self.path, true)?;
+                super::text_index::attach_for_reading(&conn, &self.path)?;
+                conn
+            }
         };
         let result = (|| {
             let tx = conn.unchecked_transaction().map_err(sqlite_error)?;

@@ -152,59 +152,6 @@ fn insert_span(conn: &Connection, trace_pk: i64, record: &SpanRecord) -> StoreRe
     Ok(())
 }
 
-/// Spans past the index watermark.
-pub(crate) fn unindexed_span_count(conn: &Connection) -> StoreResult<i64> {
-    conn.prepare_cached(
-        "SELECT COUNT(*) FROM spans WHERE span_pk > (SELECT indexed_up_to FROM span_index_state)",
-    )
-    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-    .map_err(sqlite_error)
-}
-
-/// Roughly how many spans are past the index watermark: the newest span key minus the
-/// watermark (deleted spans count too). Two index lookups, cheap enough to ask every batch.
-pub(crate) fn index_lag(conn: &Connection) -> StoreResult<i64> {
-    conn.prepare_cached(
-        "SELECT COALESCE((SELECT MAX(span_pk) FROM spans), 0) - indexed_up_to FROM span_index_state",
-    )
-    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-    .map_err(sqlite_error)
-}
-
-/// Indexes up to `max_spans` spans past the watermark, in key order, and moves the watermark.
-/// Returns how many were indexed (0 = the index is complete).
-///
-/// One `INSERT ... SELECT` per step: FTS5 flushes its in-memory terms whenever a statement
-/// savepoint opens, so indexing span by span amid other writes would build (and then merge)
-/// one tiny index segment per span.
-pub(crate) fn index_pending_spans(conn: &Connection, max_spans: usize) -> StoreResult<usize> {
-    let watermark: i64 = conn
-        .prepare_cached("SELECT indexed_up_to FROM span_index_state")
-        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-        .map_err(sqlite_error)?;
-    let (count, new_watermark): (i64, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT COUNT(*), MAX(span_pk) FROM (SELECT span_pk FROM spans WHERE span_pk > ?1 ORDER BY span_pk LIMIT ?2)",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![watermark, i64::try_from(max_spans).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-        })
-        .map_err(sqlite_error)?;
-    let Some(new_watermark) = new_watermark else { return Ok(0) };
-    conn.prepare_cached(
-        "INSERT INTO spans_fts (rowid, body)
-         SELECT span_pk, clew_payload_text(payload) FROM spans WHERE span_pk > ?1 AND span_pk <= ?2 ORDER BY span_pk",
-    )
-    .and_then(|mut stmt| stmt.execute(params![watermark, new_watermark]))
-    .map_err(sqlite_error)?;
-    conn.prepare_cached("UPDATE span_index_state SET indexed_up_to = ?1")
-        .and_then(|mut stmt| stmt.execute([new_watermark]))
-        .map_err(sqlite_error)?;
-    Ok(usize::try_from(count).unwrap_or(0))
-}
-
 /// Writes the span-derived fields of a summary row; fields the client finalised keep their
 /// values, and stored previews win over the derived ones (?12, ?13).
 const UPDATE_SUMMARY: &str = "UPDATE traces SET
@@ -745,7 +692,7 @@ pub(crate) fn delete_trace_tag(conn: &Connection, trace_id: &str, key: &str) -> 
 }
 
 /// Deletes traces; their spans, tags, metadata, assessments and index rows go with them
-/// (foreign-key cascades and the `spans_fts_delete` trigger).
+/// (foreign-key cascades; the `spans_log_deletion` trigger tells the text index).
 pub(crate) fn delete_traces(conn: &Connection, request: &DeleteTraces) -> StoreResult<usize> {
     match request {
         DeleteTraces::ByIds { experiment_id, trace_ids } => {

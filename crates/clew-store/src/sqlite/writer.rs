@@ -27,15 +27,17 @@ const MAX_JOBS_PER_TRANSACTION: usize = 256;
 type JobOutput = Box<dyn Any + Send>;
 type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
 
-/// Background work the writer does between jobs, in a transaction of its own: one bounded
-/// step that returns whether more remains (the SQLite store indexes span text this way). The
-/// flag says the step is forced amid sustained load: the step then decides whether it must
-/// work now (the SQLite store indexes only when its index lag passes a bound) or may wait.
-pub(crate) type IdleStep = Box<dyn Fn(&Connection, bool) -> StoreResult<bool> + Send>;
-
-/// Under sustained load the queue is never empty; idle work is still offered a forced step
-/// after this many batches, so it cannot fall behind without bound.
-const BATCHES_BETWEEN_FORCED_IDLE_STEPS: usize = 1;
+/// What the writer does besides jobs: after each committed batch, a call outside any
+/// transaction (the SQLite store wakes its text index there, and waits for it when it trails
+/// too far: backpressure), then, when asked for, a maintenance step in a transaction of its own.
+pub(crate) trait WriterHooks: Send + 'static {
+    /// After each batch, outside any transaction; may block.
+    fn after_commit(&self, conn: &Connection);
+    /// Whether [`WriterHooks::maintain`] has work (a cheap check).
+    fn needs_maintenance(&self) -> bool;
+    /// One bounded maintenance step, inside a write transaction.
+    fn maintain(&self, conn: &Connection) -> StoreResult<()>;
+}
 
 /// Prepared statements the writer connection keeps. Every statement on the write path is
 /// `prepare_cached`; the write operations, tracking writes and the per-table variants of
@@ -55,12 +57,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, idle_step: IdleStep) -> StoreResult<Writer> {
+    pub(crate) fn start(conn: Connection, hooks: Box<dyn WriterHooks>) -> StoreResult<Writer> {
         configure_connection(&conn);
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("clew-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, idle_step))
+            .spawn(move || writer_loop(conn, receiver, hooks.as_ref()))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(Writer { sender: Some(sender), thread: Some(thread) })
     }
@@ -112,27 +114,8 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: IdleStep) {
-    // Assume idle work at start (e.g. spans a previous process left unindexed).
-    let mut idle_work_left = true;
-    let mut batches_since_idle_step = 0usize;
-    loop {
-        let first = if idle_work_left {
-            match receiver.try_recv() {
-                Ok(job) => job,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    idle_work_left = run_idle_step(&conn, &idle_step, false);
-                    batches_since_idle_step = 0;
-                    continue;
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-            }
-        } else {
-            match receiver.blocking_recv() {
-                Some(job) => job,
-                None => break,
-            }
-        };
+fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, hooks: &dyn WriterHooks) {
+    while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_JOBS_PER_TRANSACTION {
             match receiver.try_recv() {
@@ -141,11 +124,9 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, idle_step: I
             }
         }
         run_batch(&conn, batch);
-        idle_work_left = true;
-        batches_since_idle_step += 1;
-        if batches_since_idle_step >= BATCHES_BETWEEN_FORCED_IDLE_STEPS {
-            idle_work_left = run_idle_step(&conn, &idle_step, true);
-            batches_since_idle_step = 0;
+        hooks.after_commit(&conn);
+        if hooks.needs_maintenance() {
+            run_maintenance(&conn, hooks);
         }
     }
     // Refresh planner statistics cheaply, and fold the WAL back into the main file so the
@@ -161,17 +142,20 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One idle step in its own transaction; `false` when nothing is left (or it failed: it is
-/// retried after the next write rather than spinning on an error).
-fn run_idle_step(conn: &Connection, idle_step: &IdleStep, forced: bool) -> bool {
+/// One maintenance step in its own transaction; a failure is dropped (it is retried after
+/// the next batch).
+fn run_maintenance(conn: &Connection, hooks: &dyn WriterHooks) {
     if control(conn, "BEGIN IMMEDIATE").is_err() {
-        return false;
+        return;
     }
-    match catch_unwind(AssertUnwindSafe(|| idle_step(conn, forced))) {
-        Ok(Ok(more)) => control(conn, "COMMIT").is_ok() && more,
+    match catch_unwind(AssertUnwindSafe(|| hooks.maintain(conn))) {
+        Ok(Ok(())) => {
+            if control(conn, "COMMIT").is_err() {
+                let _ = control(conn, "ROLLBACK");
+            }
+        }
         _ => {
             let _ = control(conn, "ROLLBACK");
-            false
         }
     }
 }
