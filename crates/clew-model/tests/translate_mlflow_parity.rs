@@ -5,7 +5,7 @@
 
 use clew_model::json::otlp::spans_from_export_request;
 use clew_model::json::otlp_json::export_request_from_otlp_json;
-use clew_model::translate::translate_span_for_storage;
+use clew_model::translate::{span_from_otlp_for_storage, translate_sanitized_span_for_storage, translate_span_for_storage};
 use serde_json::{json, Value};
 
 /// Where clew deliberately differs from MLflow: (case, attribute key, why).
@@ -69,6 +69,30 @@ fn every_case_translates_as_mlflow_does() {
 
 /// Odd values under every key a translator reads: no panic, and `mlflow.*` values the span
 /// already has are never replaced (apart from an UNKNOWN type).
+/// The server's one-pass path (convert and sanitize while taking the protobuf apart, then
+/// translate) gives every case exactly what the two-step path above gives: the same
+/// attributes, texts and order.
+#[test]
+fn the_one_pass_ingest_path_matches_the_two_step_path_on_every_case() {
+    let data: Value = serde_json::from_str(include_str!("data/translate_expectations.json")).expect("expectations JSON");
+    for case in data["cases"].as_array().expect("cases") {
+        let name = case["name"].as_str().expect("case name");
+        let request = json!({"resourceSpans": [{"scopeSpans": [{"spans": [case["span"].clone()]}]}]});
+        let mut request = export_request_from_otlp_json(request.to_string().as_bytes()).expect("OTLP/JSON span");
+        let mut two_step = spans_from_export_request(&request).expect("span converts").pop().expect("one span");
+        translate_span_for_storage(&mut two_step);
+        let proto = &mut request.resource_spans[0].scope_spans[0].spans[0];
+        let mut one_pass = span_from_otlp_for_storage(proto).expect("span converts");
+        translate_sanitized_span_for_storage(&mut one_pass);
+        assert_eq!(
+            one_pass.attributes.iter().collect::<Vec<_>>(),
+            two_step.attributes.iter().collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(one_pass, two_step, "{name}");
+    }
+}
+
 #[test]
 fn odd_values_never_panic_or_overwrite() {
     use clew_model::{Span, SpanEvent, SpanId, SpanStatus, TraceId};

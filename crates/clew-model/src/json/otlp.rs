@@ -122,6 +122,68 @@ fn convert_span_from_otlp(
     proto: &OtlpSpan,
     request_id: RequestIdSource,
 ) -> Result<Span, ModelError> {
+    let mut span = span_without_attributes(proto)?;
+    span.name = proto.name.clone();
+    let mut attributes: IndexMap<String, String> =
+        IndexMap::with_capacity(proto.attributes.len() + 1);
+    for kv in &proto.attributes {
+        attributes.insert(kv.key.clone(), any_to_attribute_text(kv.value.as_ref()));
+    }
+    span.attributes = attributes;
+    add_request_id(&mut span, request_id);
+    Ok(span)
+}
+
+/// [`span_from_otlp`] that takes the name and the attributes out of the protobuf instead of
+/// copying them (OTLP ingest converts every span of a request once); on an error the
+/// protobuf is left as it was. Each attribute's text comes from `attribute_text`, which must
+/// write what `json.dumps` of the decoded value writes, or a deliberate variant of it
+/// (store-time translation strips one level of double JSON encoding on the way).
+/// `mlflow.traceRequestId` is derived from the trace id, as in [`span_from_otlp`].
+pub(crate) fn span_from_otlp_taking(
+    proto: &mut OtlpSpan,
+    mut attribute_text: impl FnMut(Option<AnyValue>) -> String,
+) -> Result<Span, ModelError> {
+    let mut span = span_without_attributes(proto)?;
+    span.name = std::mem::take(&mut proto.name);
+    let mut attributes: IndexMap<String, String> =
+        IndexMap::with_capacity(proto.attributes.len() + 1);
+    for kv in std::mem::take(&mut proto.attributes) {
+        attributes.insert(kv.key, attribute_text(kv.value));
+    }
+    span.attributes = attributes;
+    add_request_id(&mut span, RequestIdSource::DerivedFromTraceId);
+    Ok(span)
+}
+
+/// `json.dumps(value, ensure_ascii=False)` of an OTLP attribute value as MLflow decodes it:
+/// the attribute text [`span_from_otlp`] stores. A string is escaped straight from the
+/// protobuf's text, without an intermediate value.
+pub fn any_to_attribute_text(value: Option<&AnyValue>) -> String {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            pyjson::write_string(&mut out, s, false);
+            out
+        }
+        _ => any_to_py(value).dumps(),
+    }
+}
+
+/// Sets `mlflow.traceRequestId` from the trace id (in place when present), unless the source
+/// says to keep a value the span carries.
+fn add_request_id(span: &mut Span, request_id: RequestIdSource) {
+    let keep_existing = request_id == RequestIdSource::KeepExisting
+        && span.attributes.contains_key(keys::TRACE_REQUEST_ID);
+    if !keep_existing {
+        // `tr-` and hex digits: JSON text needs only the quotes.
+        let text = format!("\"{}\"", span.trace_id.to_mlflow());
+        span.attributes.insert(keys::TRACE_REQUEST_ID.to_string(), text);
+    }
+}
+
+/// Everything of the span but its name and attributes, validated (ids, times).
+fn span_without_attributes(proto: &OtlpSpan) -> Result<Span, ModelError> {
     if proto.trace_id.is_empty() {
         return Err(ModelError::MissingField("span.trace_id"));
     }
@@ -135,21 +197,6 @@ fn convert_span_from_otlp(
     } else {
         Some(SpanId::from_bytes(&proto.parent_span_id)?)
     };
-
-    let mut attributes: IndexMap<String, String> =
-        IndexMap::with_capacity(proto.attributes.len() + 1);
-    for kv in &proto.attributes {
-        attributes.insert(kv.key.clone(), any_to_py(kv.value.as_ref()).dumps());
-    }
-    let keep_existing = request_id == RequestIdSource::KeepExisting
-        && attributes.contains_key(keys::TRACE_REQUEST_ID);
-    if !keep_existing {
-        attributes.insert(
-            keys::TRACE_REQUEST_ID.to_string(),
-            pyjson::dumps(&Value::String(trace_id.to_mlflow())),
-        );
-    }
-
     let status = proto.status.as_ref().map_or_else(SpanStatus::unset, |s| {
         SpanStatus::new(SpanStatusCode::from_proto(s.code), s.message.clone())
     });
@@ -185,11 +232,11 @@ fn convert_span_from_otlp(
         trace_id,
         span_id,
         parent_id,
-        name: proto.name.clone(),
+        name: String::new(),
         start_time_ns: ns_from_proto(proto.start_time_unix_nano, "span.start_time_unix_nano")?,
         end_time_ns: (end_time_ns != 0).then_some(end_time_ns),
         status,
-        attributes,
+        attributes: IndexMap::new(),
         events,
         links,
     })

@@ -37,8 +37,10 @@ mod schema;
 mod translators;
 
 use crate::pyjson::PyValue;
-use crate::{keys, Attributes, Span, SpanEvent};
+use crate::{keys, Attributes, ModelError, Span, SpanEvent};
 use indexmap::IndexMap;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use py::{dump_attribute, loads, loads_or_str, truthy};
 use schema::{parse_count, Found};
 use translators::{EVENT_TRANSLATORS, TRANSLATORS};
@@ -46,9 +48,65 @@ use translators::{EVENT_TRANSLATORS, TRANSLATORS};
 /// Translates a span's foreign attributes into MLflow's, in place, as MLflow does before it
 /// stores a span received over OTLP.
 pub fn translate_span_for_storage(span: &mut Span) {
-    let mut attributes = sanitize_attributes(&span.attributes);
-    translate_attributes(&mut attributes, &span.events);
-    span.attributes = attributes;
+    for value in span.attributes.values_mut() {
+        if let Some(inner) = sanitized(value) {
+            *value = inner;
+        }
+    }
+    translate_attributes(&mut span.attributes, &span.events);
+}
+
+/// A span of an OTLP request converted as [`crate::json::otlp::span_from_otlp`] converts it,
+/// with its attributes already sanitized ([`sanitize_attributes`]): the first half of
+/// [`translate_span_for_storage`], done while converting. The name, keys and string values
+/// are taken out of the protobuf instead of copied (it is left as it was on an error, so the
+/// caller can name the span it rejects), and a string attribute
+/// that holds JSON text (the usual form of inputs and outputs) is stored as that text without
+/// being escaped and parsed back. Finish with [`translate_sanitized_span_for_storage`] (not
+/// [`translate_span_for_storage`]: sanitizing twice would strip a second level of encoding).
+///
+/// ```
+/// use clew_model::translate::{span_from_otlp_for_storage, translate_sanitized_span_for_storage};
+/// use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+/// use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
+/// let text = |s: &str| Some(AnyValue { value: Some(Value::StringValue(s.into())) });
+/// let proto = OtlpSpan { trace_id: vec![1; 16], span_id: vec![2; 8], name: "s".into(),
+///     attributes: vec![KeyValue { key: "input.value".into(), value: text(r#"{"q": 1}"#), key_strindex: 0 },
+///                      KeyValue { key: "openinference.span.kind".into(), value: text("LLM"), key_strindex: 0 }],
+///     ..Default::default() };
+/// let mut proto = proto;
+/// let mut span = span_from_otlp_for_storage(&mut proto).unwrap();
+/// translate_sanitized_span_for_storage(&mut span);
+/// assert_eq!(span.attributes["input.value"], r#"{"q": 1}"#);
+/// assert_eq!(span.attributes["openinference.span.kind"], r#""LLM""#);
+/// assert_eq!(span.attributes["mlflow.spanInputs"], r#"{"q": 1}"#);
+/// assert_eq!(span.attributes["mlflow.spanType"], r#""LLM""#);
+/// ```
+pub fn span_from_otlp_for_storage(proto: &mut OtlpSpan) -> Result<Span, ModelError> {
+    crate::json::otlp::span_from_otlp_taking(proto, |value| match value {
+        Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }) => {
+            // The attribute's JSON text would be `s` quoted; sanitizing gives `s` itself back
+            // exactly when `s` is JSON text of a string, list or object.
+            if crate::pyjson::loads_to_str_list_or_dict(&s) {
+                s
+            } else {
+                let mut out = String::with_capacity(s.len() + 2);
+                crate::pyjson::write_string(&mut out, &s, false);
+                out
+            }
+        }
+        other => {
+            let text = crate::json::otlp::any_to_attribute_text(other.as_ref());
+            sanitized(&text).unwrap_or(text)
+        }
+    })
+}
+
+/// The second half of [`translate_span_for_storage`], for a span whose attributes are already
+/// sanitized (from [`span_from_otlp_for_storage`]): MLflow's attributes from the foreign
+/// conventions.
+pub fn translate_sanitized_span_for_storage(span: &mut Span) {
+    translate_attributes(&mut span.attributes, &span.events);
 }
 
 /// MLflow's `sanitize_attributes`: a value whose JSON text decodes to a string that itself
@@ -68,20 +126,22 @@ pub fn translate_span_for_storage(span: &mut Span) {
 pub fn sanitize_attributes(attributes: &Attributes) -> Attributes {
     attributes
         .iter()
-        .map(|(key, value)| {
-            // Only JSON text of a string can hold a second encoding; skip parsing the rest
-            // (large inputs and outputs are objects).
-            if !value.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('"') {
-                return (key.clone(), value.clone());
-            }
-            let inner = match loads(value) {
-                // Checked without building the (often large) inner value.
-                Some(PyValue::Str(inner)) if crate::pyjson::loads_to_str_list_or_dict(&inner) => inner,
-                _ => value.clone(),
-            };
-            (key.clone(), inner)
-        })
+        .map(|(key, value)| (key.clone(), sanitized(value).unwrap_or_else(|| value.clone())))
         .collect()
+}
+
+/// The sanitized text of one attribute value, or `None` when it stays as it is.
+fn sanitized(value: &str) -> Option<String> {
+    // Only JSON text of a string can hold a second encoding; skip parsing the rest
+    // (large inputs and outputs are objects).
+    if !value.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('"') {
+        return None;
+    }
+    match loads(value) {
+        // Checked without building the (often large) inner value.
+        Some(PyValue::Str(inner)) if crate::pyjson::loads_to_str_list_or_dict(&inner) => Some(inner),
+        _ => None,
+    }
 }
 
 /// The span type the first convention that recognises the span gives it (MLflow's
@@ -265,6 +325,70 @@ fn may_hold_model_key(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Attribute values whose sanitizing is easy to get wrong: JSON of a string that holds
+    /// JSON (one level goes, not two), numbers and booleans in strings, whitespace, escapes,
+    /// text that only looks like JSON, bytes, arrays, a missing value.
+    #[test]
+    fn one_pass_conversion_sanitizes_exactly_as_the_two_step_path() {
+        use crate::json::otlp::{span_from_otlp, span_to_otlp};
+        use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValue};
+        let text = |s: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(s.to_string())) });
+        let values = vec![
+            text(r#"{"q": "a \"quoted\" é", "n": [1, 2.5, null]}"#),
+            text(r#""[1, 2]""#),
+            text(r#""\"x\"""#),
+            text(r#""{\"a\": 1}""#),
+            text(" [1] "),
+            text("[1"),
+            text("\"1\""),
+            text("1"),
+            text("true"),
+            text("plain \n text \u{1}"),
+            text(""),
+            text("\"\""),
+            Some(AnyValue { value: Some(any_value::Value::BytesValue(b"\"[1]\"".to_vec())) }),
+            Some(AnyValue { value: Some(any_value::Value::IntValue(7)) }),
+            Some(AnyValue {
+                value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![text("[1]").unwrap(), text("a").unwrap()] })),
+            }),
+            None,
+        ];
+        let mut proto = span_to_otlp(&Span {
+            trace_id: crate::TraceId::from_u128(7),
+            span_id: crate::SpanId::from_u64(9),
+            parent_id: None,
+            name: "s".into(),
+            start_time_ns: 1,
+            end_time_ns: Some(2),
+            status: crate::SpanStatus::ok(),
+            attributes: Default::default(),
+            events: vec![],
+            links: vec![],
+        });
+        proto.attributes =
+            values.into_iter().enumerate().map(|(i, value)| KeyValue { key: format!("k{i}"), value, key_strindex: 0 }).collect();
+        let mut two_step = span_from_otlp(&proto).unwrap();
+        translate_span_for_storage(&mut two_step);
+        let mut one_pass = span_from_otlp_for_storage(&mut proto).unwrap();
+        translate_sanitized_span_for_storage(&mut one_pass);
+        assert_eq!(one_pass, two_step);
+        // JSON text in a string is kept as that text: one level of encoding goes, not two.
+        assert_eq!(one_pass.attributes["k0"], r#"{"q": "a \"quoted\" é", "n": [1, 2.5, null]}"#);
+        assert_eq!(one_pass.attributes["k1"], r#""[1, 2]""#);
+        assert_eq!(one_pass.attributes["k6"], r#""1""#);
+        // A number in a string stays a string.
+        assert_eq!(one_pass.attributes["k7"], r#""1""#);
+        // The protobuf gave its name and attributes away.
+        assert!(proto.attributes.is_empty() && proto.name.is_empty());
+    }
+
+    #[test]
+    fn a_span_that_cannot_convert_is_left_as_it_was() {
+        let mut proto = OtlpSpan { trace_id: vec![1; 16], span_id: vec![1, 2], name: "bad".into(), ..Default::default() };
+        assert!(span_from_otlp_for_storage(&mut proto).is_err());
+        assert_eq!(proto.name, "bad");
+    }
 
     #[test]
     fn the_model_prefilter_never_hides_a_model_key() {

@@ -84,7 +84,7 @@ async fn export(state: &AppState, headers: &HeaderMap, body: Body, encoding: Enc
     let spans = run_blocking(move || {
         let body = decompress(&raw, content_encoding.as_deref(), limit)?;
         let request = parse(&body, encoding)?;
-        spans_for_storage(&request)
+        spans_for_storage(request)
     })
     .await?;
     let destination = Destination::from_headers(header_str(headers, EXPERIMENT_ID_HEADER), header_str(headers, RUN_ID_HEADER));

@@ -20,9 +20,9 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use clew_model::json::otlp::{any_to_py, span_from_otlp};
+use clew_model::json::otlp::any_to_py;
 use clew_model::pyjson::{self, PyValue};
-use clew_model::translate::translate_span_for_storage;
+use clew_model::translate::{span_from_otlp_for_storage, translate_sanitized_span_for_storage};
 use clew_model::Span;
 use clew_store::MAX_TRACES_TO_LINK;
 use indexmap::IndexSet;
@@ -80,7 +80,7 @@ pub async fn ingest_export_request(
     request: ExportTraceServiceRequest,
     destination: &Destination,
 ) -> Result<Ingested, ApiError> {
-    let spans = run_blocking(move || spans_for_storage(&request)).await?;
+    let spans = run_blocking(move || spans_for_storage(request)).await?;
     ingest_spans(state, spans, destination).await
 }
 
@@ -105,8 +105,10 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("OTLP request processing failed: {e}")))?
 }
 
-/// Every span of the request, converted and translated for storage.
-pub fn spans_for_storage(request: &ExportTraceServiceRequest) -> Result<Vec<Span>, ApiError> {
+/// Every span of the request, converted and translated for storage. The request is consumed:
+/// names, keys and string values move into the spans instead of being copied (this runs for
+/// every span ingested).
+pub fn spans_for_storage(request: ExportTraceServiceRequest) -> Result<Vec<Span>, ApiError> {
     if request.resource_spans.is_empty() {
         return Err(ApiError::invalid("invalid OTLP export request: it has no resource_spans"));
     }
@@ -116,11 +118,11 @@ pub fn spans_for_storage(request: &ExportTraceServiceRequest) -> Result<Vec<Span
         return Err(ApiError::invalid("invalid OTLP export request: its resource_spans hold no spans"));
     }
     let mut spans = Vec::with_capacity(total);
-    for (r, resource_spans) in request.resource_spans.iter().enumerate() {
+    for (r, resource_spans) in request.resource_spans.into_iter().enumerate() {
         let service_name = known_agent_service_name(resource_spans.resource.as_ref());
-        for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
-            for (i, proto) in scope_spans.spans.iter().enumerate() {
-                let mut span = span_from_otlp(proto).map_err(|e| {
+        for (s, scope_spans) in resource_spans.scope_spans.into_iter().enumerate() {
+            for (i, mut proto) in scope_spans.spans.into_iter().enumerate() {
+                let mut span = span_from_otlp_for_storage(&mut proto).map_err(|e| {
                     ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "INVALID_PARAMETER_VALUE",
@@ -134,7 +136,7 @@ pub fn spans_for_storage(request: &ExportTraceServiceRequest) -> Result<Vec<Span
                 if let (true, Some(name)) = (span.is_root(), service_name) {
                     span.attributes.insert("service.name".to_string(), pyjson::dumps(&serde_json::Value::from(name)));
                 }
-                translate_span_for_storage(&mut span);
+                translate_sanitized_span_for_storage(&mut span);
                 spans.push(span);
             }
         }
@@ -187,8 +189,8 @@ mod tests {
     #[test]
     fn empty_requests_are_rejected_with_the_reason() {
         let empty = ExportTraceServiceRequest { resource_spans: vec![] };
-        assert!(spans_for_storage(&empty).unwrap_err().message.contains("no resource_spans"));
+        assert!(spans_for_storage(empty).unwrap_err().message.contains("no resource_spans"));
         let no_spans = ExportTraceServiceRequest { resource_spans: vec![Default::default()] };
-        assert!(spans_for_storage(&no_spans).unwrap_err().message.contains("no spans"));
+        assert!(spans_for_storage(no_spans).unwrap_err().message.contains("no spans"));
     }
 }
