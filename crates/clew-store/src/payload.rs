@@ -25,15 +25,32 @@ pub fn span_from_json(json: &str) -> StoreResult<Span> {
 /// Compresses span JSON for storage.
 pub fn encode(json: &str) -> Vec<u8> {
     if json.len() < COMPRESS_FROM_BYTES {
-        let mut out = Vec::with_capacity(json.len() + 1);
-        out.push(RAW);
-        out.extend_from_slice(json.as_bytes());
-        return out;
+        return raw(json);
     }
-    let compressed = lz4_flex::compress_prepend_size(json.as_bytes());
-    let mut out = Vec::with_capacity(compressed.len() + 1);
-    out.push(LZ4);
-    out.extend_from_slice(&compressed);
+    // Tag, size and block written into one buffer (what `compress_prepend_size` writes after
+    // the tag), instead of compressing into a second buffer and copying it: this runs for
+    // every span stored.
+    let bytes = json.as_bytes();
+    let Ok(size) = u32::try_from(bytes.len()) else {
+        return raw(json);
+    };
+    let mut out = vec![0u8; 5 + lz4_flex::block::get_maximum_output_size(bytes.len())];
+    out[0] = LZ4;
+    out[1..5].copy_from_slice(&size.to_le_bytes());
+    match lz4_flex::block::compress_into(bytes, &mut out[5..]) {
+        Ok(written) => {
+            out.truncate(5 + written);
+            out
+        }
+        // Cannot happen with a buffer of the maximum output size; stored uncompressed if it does.
+        Err(_) => raw(json),
+    }
+}
+
+fn raw(json: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() + 1);
+    out.push(RAW);
+    out.extend_from_slice(json.as_bytes());
     out
 }
 
@@ -79,6 +96,8 @@ mod tests {
         assert_eq!(blob[0], LZ4);
         assert!(blob.len() < large.len());
         assert_eq!(decode(&blob).unwrap(), large);
+        // The layout stays what `compress_prepend_size` writes after the tag.
+        assert_eq!(blob[1..], lz4_flex::compress_prepend_size(large.as_bytes())[..]);
     }
 
     #[test]

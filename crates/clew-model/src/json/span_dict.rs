@@ -136,7 +136,9 @@ pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
     // this runs for every span exported or stored. The goldens pin it byte for byte.
     let ascii = opts.ensure_ascii;
     let sep = opts.item_separator;
-    let attributes_len: usize = span.attributes.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+    // Values are JSON text, whose quotes are escaped again here: room for that up front
+    // saves regrowing (and copying) the buffer.
+    let attributes_len: usize = span.attributes.iter().map(|(k, v)| k.len() + v.len() + v.len() / 4 + 8).sum();
     let mut out = String::with_capacity(256 + span.name.len() + attributes_len);
     let key = |out: &mut String, name: &str, first: bool| {
         if !first {
