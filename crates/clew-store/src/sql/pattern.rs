@@ -60,40 +60,6 @@ pub fn literal_fragments(pattern: &str) -> impl Iterator<Item = &str> {
 /// The shortest fragment an FTS5 trigram index can look up.
 pub const MIN_TRIGRAM_CHARS: usize = 3;
 
-/// An FTS5 MATCH expression whose matches are a superset of the rows containing every one of
-/// `fragments` as a substring (case-insensitively): the fragments' trigrams, ANDed. The index
-/// keeps no positions (`detail=none`, a fraction of the size), so it answers "has all these
-/// trigrams" and the caller checks the real pattern on the candidates. `None` when no fragment
-/// is long enough for a trigram (the caller then checks every row).
-///
-/// ```
-/// use clew_store::sql::pattern::fts_match_expression;
-/// assert_eq!(fts_match_expression(["hello", "ab"]).as_deref(), Some(r#""hel" AND "ell" AND "llo""#));
-/// assert_eq!(fts_match_expression(["a\"bc"]).as_deref(), Some(r#""a""b" AND """bc""#));
-/// assert_eq!(fts_match_expression(["ab"]), None);
-/// ```
-pub fn fts_match_expression<'a>(fragments: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut trigrams: Vec<String> = Vec::new();
-    for fragment in fragments {
-        let chars: Vec<char> = fragment.chars().collect();
-        let windows: Vec<String> = chars.windows(MIN_TRIGRAM_CHARS).map(|w| w.iter().collect()).collect();
-        // Every trigram of a fragment must be present; a spread-out sample keeps long patterns
-        // cheap to look up and is still a superset.
-        let step = windows.len().div_ceil(MAX_TRIGRAMS_PER_FRAGMENT).max(1);
-        for (i, trigram) in windows.iter().enumerate() {
-            let last = i + 1 == windows.len();
-            if (i % step == 0 || last) && !trigrams.iter().any(|t| t.eq_ignore_ascii_case(trigram)) {
-                trigrams.push(trigram.clone());
-            }
-        }
-    }
-    let terms: Vec<String> = trigrams.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect();
-    (!terms.is_empty()).then(|| terms.join(" AND "))
-}
-
-/// At most this many trigrams of one fragment go into an index query.
-const MAX_TRIGRAMS_PER_FRAGMENT: usize = 12;
-
 /// Whether `s` appears unchanged inside a JSON string that is itself inside a JSON string
 /// (how span attribute values sit in span JSON), so it can serve as an index fragment.
 pub fn survives_double_json_escaping(s: &str) -> bool {

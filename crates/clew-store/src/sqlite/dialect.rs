@@ -1,7 +1,8 @@
 //! The SQLite flavour of the search compiler: `?N` placeholders, clew's SQL functions for
-//! case-sensitive LIKE and regexes, and the FTS5 trigram index for substring search.
+//! case-sensitive LIKE and regexes, and the trigram text index (`text_index`) for substring search.
 
-use crate::sql::pattern::{fts_match_expression, literal_fragments, survives_double_json_escaping};
+use super::text_index::match_expression;
+use crate::sql::pattern::{literal_fragments, survives_double_json_escaping};
 use crate::sql::search::{AttributeMatch, Params, SearchDialect, SqlParam};
 
 /// Tag holding `[{"name", "version"}]` of the prompts a trace used (spec §3.5).
@@ -10,14 +11,16 @@ const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 pub(crate) struct SqliteDialect;
 
 impl SqliteDialect {
-    /// `s.span_pk IN (<candidates>)`: the index's matches plus the spans not indexed yet (the
-    /// background indexer may lag behind writes); `None` when no fragment is long enough.
+    /// `s.trace_pk IN (<candidates>)`: the traces of the text index's matching documents plus
+    /// the traces of spans not indexed yet (the index thread may trail writes); `None` when no
+    /// fragment is long enough. Every span of a candidate trace is then checked exactly.
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
-        let expression = fts_match_expression(fragments)?;
+        let expression = match_expression(fragments)?;
         let ph = params.bind(self, SqlParam::Text(expression));
         Some(format!(
-            "s.span_pk IN (SELECT rowid FROM ix.spans_fts WHERE spans_fts MATCH {ph} \
-             UNION ALL SELECT span_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state))"
+            "s.trace_pk IN (SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid \
+             WHERE text_fts MATCH {ph} \
+             UNION ALL SELECT trace_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state))"
         ))
     }
 }

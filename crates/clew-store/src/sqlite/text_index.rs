@@ -1,29 +1,40 @@
-//! The span text index: a trigram FTS5 table in a file of its own (`<database>-fts`), kept up
-//! to date by a thread of its own.
+//! The span text index: an inverted index of span text trigrams in a file of its own
+//! (`<database>-fts`), kept up to date by a thread of its own.
 //!
 //! `trace.text`, `span.content` and `span.attributes.*` searches are substring matches over
-//! span JSON; the trigram index turns them into lookups. Indexing a span costs about as much
-//! CPU as storing it, and SQLite allows one writer per database file: with the index in the
-//! store's file, indexing ran on the single writer thread, shared its page cache, and halved
-//! sustained ingest. In a file of its own the index has its own write lock, cache and WAL, and
-//! its thread runs beside the writer (at a lower CPU priority, so ingest and the application
-//! come first; the index catches up when they pause).
+//! span JSON; the index turns them into lookups. SQLite allows one writer per database file:
+//! with the index in the store's file, indexing ran on the single writer thread, shared its
+//! page cache, and more than halved sustained ingest. In a file of its own the index has its
+//! own write lock, cache and WAL, and its thread runs beside the writer at a lower CPU
+//! priority, so ingest and the application come first and the index catches up when they pause.
+//!
+//! **What is indexed.** One document per trace and index step (a trace whose spans arrive in
+//! several batches may have several): the set of distinct trigrams of its spans' JSON, case
+//! folded, each hashed to 32 bits and written as an 8-hex-digit word, in an FTS5 table with
+//! the plain `ascii` tokenizer. Computing the set in Rust feeds FTS5 each trigram once per
+//! trace instead of once per occurrence (a 5-span trace of ~1.3 KB spans has ~6,500 trigram
+//! occurrences and ~1,200 distinct ones): FTS5's trigram tokenizer on the raw JSON cost
+//! ~60-70 µs per span, mostly in its term hash. A hash collision only adds a candidate.
 //!
 //! **Correctness does not depend on the index keeping up.** Every span with
 //! `span_pk <= indexed_up_to` is in the index, and every later one is not; searches take the
-//! index's candidates plus the spans past the watermark and check each exactly. Span keys
-//! only grow and are never reused (AUTOINCREMENT), so an entry for a span that went away
-//! only yields a candidate that matches no row; the index thread also removes such entries,
-//! from the deletion log the main database keeps (`span_deletions`).
+//! traces of the index's candidate documents plus the traces of spans past the watermark, and
+//! check each of their spans exactly. Span keys only grow and are never reused
+//! (AUTOINCREMENT). Documents of deleted traces are removed from the deletion log the main
+//! database keeps (`span_deletions`); a stale document only yields a candidate that fails
+//! the exact check.
 //!
-//! The file is derived data: when it is missing, unreadable as an index of this store (the
+//! The file is derived data: when it is missing, of another format, not this store's (the
 //! `store_identity` differs, e.g. a database copied in beside an old index), or ahead of the
 //! database (a database restored from a backup), it is rebuilt from the spans.
 
 use super::schema::{open_connection, sqlite_error};
 use crate::{StoreError, StoreResult};
 use parking_lot::{Condvar, Mutex};
+use crate::payload;
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,21 +63,30 @@ const MAX_WAIT_WITHOUT_PROGRESS: Duration = Duration::from_secs(5);
 #[cfg(target_os = "linux")]
 const INDEX_THREAD_NICE: i32 = 10;
 
+/// The index file's layout version (`PRAGMA user_version`); a file of another version is
+/// emptied and rebuilt.
+const INDEX_FORMAT: i64 = 2;
+
 const INDEX_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS index_state (
     id                INTEGER PRIMARY KEY CHECK (id = 1),
     store_id          TEXT    NOT NULL,   -- store_identity.store_id of the database indexed
     indexed_up_to     INTEGER NOT NULL,   -- every span_pk <= this is indexed, no later one is
-    deletions_applied INTEGER NOT NULL    -- span_deletions.seq up to which entries were removed
+    deletions_applied INTEGER NOT NULL    -- span_deletions.seq up to which deletions were applied
 );
--- Contentless (the text lives compressed in spans.payload; rowid = spans.span_pk) and without
--- positions (detail=none): it answers which spans contain all these trigrams, a superset that
--- search then checks exactly; a fraction of the size and write cost of a full index.
-CREATE VIRTUAL TABLE IF NOT EXISTS spans_fts USING fts5 (
-    body,
+-- One row per document: which trace it describes (doc_id = its first span's span_pk).
+CREATE TABLE IF NOT EXISTS text_docs (
+    doc_id   INTEGER PRIMARY KEY,
+    trace_pk INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS text_docs_by_trace ON text_docs (trace_pk);
+-- Contentless (rowid = text_docs.doc_id) and without positions (detail=none): it answers
+-- which documents hold all these trigram words, a superset that search then checks exactly.
+CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5 (
+    trigrams,
     content = '',
     contentless_delete = 1,
-    tokenize = 'trigram',
+    tokenize = 'ascii',
     detail = none
 );";
 
@@ -107,8 +127,7 @@ pub(crate) struct TextIndex {
 }
 
 struct Shared {
-    /// The index file's connection, with the database attached read-only as `m`.
-    conn: Mutex<Connection>,
+    conns: Mutex<Conns>,
     signal: Mutex<Signal>,
     /// Wakes the index thread (new spans, stop).
     wake: Condvar,
@@ -119,6 +138,13 @@ struct Shared {
     deletions_applied: AtomicI64,
     failures: AtomicU64,
     last_error: Mutex<Option<String>>,
+}
+
+/// The index file's connection, and a read connection to the database (short read
+/// transactions only: a long-lived reader would keep the database's WAL from being reset).
+struct Conns {
+    index: Connection,
+    store: Connection,
 }
 
 #[derive(Default)]
@@ -133,14 +159,12 @@ impl TextIndex {
     /// schema is already migrated, and starts its thread.
     pub(crate) fn open(db: &Path) -> StoreResult<TextIndex> {
         let path = index_path(db);
-        let conn = open_connection(&path, false)?;
-        conn.execute("ATTACH DATABASE ?1 AS m", [file_uri(db, "mode=ro")]).map_err(|e| {
-            StoreError::Unavailable(format!("cannot attach {} to its text index: {e}", db.display()))
-        })?;
-        let (indexed_up_to, deletions_applied) = prepare(&conn)
+        let index = open_connection(&path, false)?;
+        let store = open_connection(db, true)?;
+        let (indexed_up_to, deletions_applied) = prepare(&index, &store)
             .map_err(|e| StoreError::Unavailable(format!("cannot prepare the text index {}: {e}", path.display())))?;
         let shared = Arc::new(Shared {
-            conn: Mutex::new(conn),
+            conns: Mutex::new(Conns { index, store }),
             signal: Mutex::new(Signal { pending: true, ..Signal::default() }),
             wake: Condvar::new(),
             progressed: Condvar::new(),
@@ -269,8 +293,7 @@ impl IndexFeed {
 
 /// The newest span key ever assigned (AUTOINCREMENT's counter: one row lookup).
 fn newest_span_pk(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'spans'), 0)")?
-        .query_row([], |r| r.get(0))
+    conn.prepare_cached(NEWEST_SPAN_PK)?.query_row([], |r| r.get(0))
 }
 
 impl Shared {
@@ -281,11 +304,11 @@ impl Shared {
 
     /// One step under the connection lock; publishes the new watermarks.
     fn step(&self, max_spans: usize) -> StoreResult<usize> {
-        let conn = self.conn.lock();
-        let (indexed, up_to, deletions) = step(&conn, max_spans)?;
+        let conns = self.conns.lock();
+        let (indexed, up_to, deletions) = step(&conns, max_spans)?;
         self.indexed_up_to.store(up_to, Ordering::Relaxed);
         self.deletions_applied.store(deletions, Ordering::Relaxed);
-        drop(conn);
+        drop(conns);
         let _signal = self.signal.lock();
         self.progressed.notify_all();
         Ok(indexed)
@@ -328,7 +351,7 @@ fn index_loop(shared: &Shared) {
         }
     }
     // Fold the index's WAL back into its file, so it is self-contained when closed.
-    let _ = shared.conn.lock().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    let _ = shared.conns.lock().index.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 #[cfg(target_os = "linux")]
@@ -361,23 +384,34 @@ fn in_transaction<T>(conn: &Connection, work: impl FnOnce() -> rusqlite::Result<
     }
 }
 
-/// Creates the index schema, or resets the index when it is not this store's; returns the
-/// watermarks.
-fn prepare(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    in_transaction(conn, || {
-        conn.execute_batch(INDEX_SCHEMA)?;
-        // FTS5 merges index segments in groups of `automerge` (default 4). Merging in groups
-        // of 8 halves the levels a trigram entry is rewritten through: ~25% less CPU to index
-        // a span, with no measurable cost to queries. A bigger in-memory term hash (8 MiB,
-        // default 1 MiB) writes fewer, larger segments per step: ~10% less again.
-        conn.execute_batch(
-            "INSERT INTO spans_fts (spans_fts, rank) VALUES ('automerge', 8);
-             INSERT INTO spans_fts (spans_fts, rank) VALUES ('hashsize', 8388608);",
+/// Creates the index schema, or resets the index when it is not this store's or of another
+/// format; returns the watermarks.
+fn prepare(index: &Connection, store: &Connection) -> rusqlite::Result<(i64, i64)> {
+    let (store_id, newest, last_deletion) = read_snapshot(store, || {
+        let store_id: String = store.query_row("SELECT store_id FROM store_identity", [], |r| r.get(0))?;
+        let newest: i64 = store.query_row(NEWEST_SPAN_PK, [], |r| r.get(0))?;
+        let last_deletion: i64 = store.query_row("SELECT COALESCE(MAX(seq), 0) FROM span_deletions", [], |r| r.get(0))?;
+        Ok((store_id, newest, last_deletion))
+    })?;
+    in_transaction(index, || {
+        let format: i64 = index.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if format != INDEX_FORMAT {
+            // Another layout (or a new file): start over.
+            index.execute_batch(
+                "DROP TABLE IF EXISTS spans_fts; DROP TABLE IF EXISTS text_fts;
+                 DROP TABLE IF EXISTS text_docs; DROP TABLE IF EXISTS index_state;",
+            )?;
+            index.execute_batch(&format!("PRAGMA user_version = {INDEX_FORMAT}"))?;
+        }
+        index.execute_batch(INDEX_SCHEMA)?;
+        // FTS5 merges index segments in groups of `automerge` (default 4); groups of 8 halve
+        // the levels an entry is rewritten through. A bigger in-memory term hash (8 MiB,
+        // default 1 MiB) writes fewer, larger segments per step.
+        index.execute_batch(
+            "INSERT INTO text_fts (text_fts, rank) VALUES ('automerge', 8);
+             INSERT INTO text_fts (text_fts, rank) VALUES ('hashsize', 8388608);",
         )?;
-        let store_id: String = conn.query_row("SELECT store_id FROM m.store_identity", [], |r| r.get(0))?;
-        let newest = newest_span_pk_in(conn)?;
-        let last_deletion: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM m.span_deletions", [], |r| r.get(0))?;
-        let state: Option<(String, i64, i64)> = conn
+        let state: Option<(String, i64, i64)> = index
             .query_row("SELECT store_id, indexed_up_to, deletions_applied FROM index_state", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
@@ -388,9 +422,9 @@ fn prepare(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
             }
             state => {
                 if state.is_some() {
-                    conn.execute("INSERT INTO spans_fts (spans_fts) VALUES ('delete-all')", [])?;
+                    index.execute_batch("INSERT INTO text_fts (text_fts) VALUES ('delete-all'); DELETE FROM text_docs;")?;
                 }
-                conn.execute(
+                index.execute(
                     "INSERT OR REPLACE INTO index_state (id, store_id, indexed_up_to, deletions_applied) VALUES (1, ?1, 0, ?2)",
                     params![store_id, last_deletion],
                 )?;
@@ -400,55 +434,230 @@ fn prepare(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     })
 }
 
-fn newest_span_pk_in(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE((SELECT seq FROM m.sqlite_sequence WHERE name = 'spans'), 0)", [], |r| r.get(0))
+const NEWEST_SPAN_PK: &str = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'spans'), 0)";
+
+/// Runs `read` in one read transaction (one snapshot), kept short.
+fn read_snapshot<T>(conn: &Connection, read: impl FnOnce() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    control(conn, "BEGIN")?;
+    let result = read();
+    let _ = control(conn, "COMMIT");
+    result
 }
 
-/// One step in one transaction: removes the entries of deleted spans, then indexes up to
-/// `max_spans` spans past the watermark in key order. Returns (spans indexed, new watermark,
+/// What one step read from the database.
+struct Batch {
+    /// (span_pk, trace_pk, payload) past the watermark, in key order.
+    spans: Vec<(i64, i64, Vec<u8>)>,
+    /// Traces with logged deletions that no longer exist.
+    gone_traces: Vec<i64>,
+    last_deletion: i64,
+}
+
+/// One step: reads up to `max_spans` spans past the watermark and the new deletion log
+/// entries (a short read of the database), builds each trace's document, and writes the
+/// documents in one transaction of the index file. Returns (spans indexed, new watermark,
 /// deletions applied).
-///
-/// One `INSERT ... SELECT` per step: FTS5 flushes its in-memory terms whenever a statement
-/// savepoint opens, so indexing span by span would build (and then merge) a segment per span.
-fn step(conn: &Connection, max_spans: usize) -> StoreResult<(usize, i64, i64)> {
-    in_transaction(conn, || {
-        let (watermark, applied): (i64, i64) = conn
+fn step(conns: &Conns, max_spans: usize) -> StoreResult<(usize, i64, i64)> {
+    let (watermark, applied): (i64, i64) = conns
+        .index
+        .prepare_cached("SELECT indexed_up_to, deletions_applied FROM index_state")
+        .and_then(|mut stmt| stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(sqlite_error)?;
+    let batch = read_snapshot(&conns.store, || read_batch(&conns.store, watermark, applied, max_spans)).map_err(sqlite_error)?;
+    let docs = documents(&batch.spans);
+    let new_watermark = batch.spans.last().map_or(watermark, |(pk, _, _)| *pk);
+    let index = &conns.index;
+    let written = in_transaction(index, || {
+        // Another process's indexer may have moved on meanwhile: then this work is stale.
+        let now: (i64, i64) = index
             .prepare_cached("SELECT indexed_up_to, deletions_applied FROM index_state")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let last_deletion: i64 = conn
-            .prepare_cached("SELECT COALESCE(MAX(seq), ?1) FROM m.span_deletions")?
-            .query_row([applied], |r| r.get(0))?;
-        if last_deletion > applied {
-            // Only spans at or below the watermark have entries; later ones were deleted
-            // before they were indexed.
-            conn.prepare_cached(
-                "DELETE FROM spans_fts WHERE rowid IN
-                 (SELECT span_pk FROM m.span_deletions WHERE seq > ?1 AND seq <= ?2 AND span_pk <= ?3)",
-            )?
-            .execute(params![applied, last_deletion, watermark])?;
+        if now != (watermark, applied) {
+            return Ok(false);
         }
-        let (count, new_watermark): (i64, Option<i64>) = conn
-            .prepare_cached(
-                "SELECT COUNT(*), MAX(span_pk) FROM (SELECT span_pk FROM m.spans WHERE span_pk > ?1 ORDER BY span_pk LIMIT ?2)",
-            )?
-            .query_row(params![watermark, i64::try_from(max_spans).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let new_watermark = new_watermark.unwrap_or(watermark);
-        if new_watermark > watermark {
-            conn.prepare_cached(
-                "INSERT INTO spans_fts (rowid, body)
-                 SELECT span_pk, clew_payload_text(payload) FROM m.spans WHERE span_pk > ?1 AND span_pk <= ?2 ORDER BY span_pk",
-            )?
-            .execute(params![watermark, new_watermark])?;
+        for trace_pk in &batch.gone_traces {
+            index
+                .prepare_cached("DELETE FROM text_fts WHERE rowid IN (SELECT doc_id FROM text_docs WHERE trace_pk = ?1)")?
+                .execute([trace_pk])?;
+            index.prepare_cached("DELETE FROM text_docs WHERE trace_pk = ?1")?.execute([trace_pk])?;
         }
-        if new_watermark != watermark || last_deletion != applied {
-            conn.prepare_cached("UPDATE index_state SET indexed_up_to = ?1, deletions_applied = ?2")?
-                .execute(params![new_watermark, last_deletion])?;
+        for (doc_id, trace_pk, words) in &docs {
+            index.prepare_cached("INSERT INTO text_docs (doc_id, trace_pk) VALUES (?1, ?2)")?.execute([doc_id, trace_pk])?;
+            index.prepare_cached("INSERT INTO text_fts (rowid, trigrams) VALUES (?1, ?2)")?.execute(params![doc_id, words])?;
         }
-        Ok((usize::try_from(count).unwrap_or(0), new_watermark, last_deletion))
+        if new_watermark != watermark || batch.last_deletion != applied {
+            index
+                .prepare_cached("UPDATE index_state SET indexed_up_to = ?1, deletions_applied = ?2")?
+                .execute(params![new_watermark, batch.last_deletion])?;
+        }
+        Ok(true)
     })
-    .map_err(sqlite_error)
+    .map_err(sqlite_error)?;
+    if !written {
+        let now: (i64, i64) = index
+            .query_row("SELECT indexed_up_to, deletions_applied FROM index_state", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sqlite_error)?;
+        return Ok((0, now.0, now.1));
+    }
+    Ok((batch.spans.len(), new_watermark, batch.last_deletion))
+}
+
+fn read_batch(store: &Connection, watermark: i64, applied: i64, max_spans: usize) -> rusqlite::Result<Batch> {
+    let spans = store
+        .prepare_cached("SELECT span_pk, trace_pk, payload FROM spans WHERE span_pk > ?1 ORDER BY span_pk LIMIT ?2")?
+        .query_map(params![watermark, i64::try_from(max_spans).unwrap_or(i64::MAX)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let last_deletion: i64 = store
+        .prepare_cached("SELECT COALESCE(MAX(seq), ?1) FROM span_deletions")?
+        .query_row([applied], |r| r.get(0))?;
+    let gone_traces = if last_deletion > applied {
+        store
+            .prepare_cached(
+                "SELECT DISTINCT d.trace_pk FROM span_deletions d WHERE d.seq > ?1 AND d.seq <= ?2
+                 AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_pk = d.trace_pk)",
+            )?
+            .query_map([applied, last_deletion], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Batch { spans, gone_traces, last_deletion })
+}
+
+/// One document per trace among `spans`: (doc_id = the trace's first span_pk here, trace_pk,
+/// its distinct trigram words).
+fn documents(spans: &[(i64, i64, Vec<u8>)]) -> Vec<(i64, i64, String)> {
+    let mut by_trace: HashMap<i64, (i64, TrigramSet)> = HashMap::new();
+    let mut order = Vec::new();
+    for (span_pk, trace_pk, payload) in spans {
+        // A payload that does not decode cannot match a search either; it is reported when read.
+        let Ok(text) = payload::decode(payload) else { continue };
+        let (_, set) = by_trace.entry(*trace_pk).or_insert_with(|| {
+            order.push(*trace_pk);
+            (*span_pk, TrigramSet::default())
+        });
+        for_each_trigram(&text, |key| {
+            set.insert(key);
+        });
+    }
+    order
+        .into_iter()
+        .filter_map(|trace_pk| by_trace.remove(&trace_pk).map(|(doc_id, set)| (doc_id, trace_pk, set.into_words())))
+        .collect()
+}
+
+/// Distinct trigram keys (already hashes: stored as they are).
+#[derive(Default)]
+struct TrigramSet(HashSet<u32, BuildHasherDefault<KeyHasher>>);
+
+impl TrigramSet {
+    fn insert(&mut self, key: u32) {
+        self.0.insert(key);
+    }
+
+    /// The keys as space-separated 8-hex-digit words.
+    fn into_words(self) -> String {
+        let mut words = String::with_capacity(self.0.len() * 9);
+        for key in self.0 {
+            push_word(&mut words, key);
+            words.push(' ');
+        }
+        words
+    }
+}
+
+fn push_word(out: &mut String, key: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..8).rev() {
+        out.push(char::from(HEX[((key >> (shift * 4)) & 0xf) as usize]));
+    }
+}
+
+/// A `Hasher` for keys that are hashes already: spreads the 32 bits over the 64 (the hash
+/// table takes its control bits from the top and its slot from the bottom).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n) << 32 | u64::from(n);
+    }
+}
+
+/// The index's case folding, one character at a time (so a fragment folds as it does inside
+/// any text): lowercase, with the final sigma as σ (`str::to_lowercase`, which ILIKE uses,
+/// writes ς at the end of words). Whatever a LIKE or ILIKE pattern's literal fragment
+/// matches, its folded trigrams are among the text's.
+fn fold(c: char, mut out: impl FnMut(char)) {
+    if c.is_ascii() {
+        out(c.to_ascii_lowercase());
+        return;
+    }
+    for lower in c.to_lowercase() {
+        out(if lower == 'ς' { 'σ' } else { lower });
+    }
+}
+
+/// A trigram's 32-bit key (chars are below 2^21, so the three fit one u64 exactly).
+fn trigram_key(a: char, b: char, c: char) -> u32 {
+    let packed = u64::from(a) | u64::from(b) << 21 | u64::from(c) << 42;
+    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+}
+
+/// Calls `f` with the key of every trigram of `text`, folded.
+fn for_each_trigram(text: &str, mut f: impl FnMut(u32)) {
+    let (mut a, mut b): (Option<char>, Option<char>) = (None, None);
+    for ch in text.chars() {
+        fold(ch, |c| {
+            if let (Some(x), Some(y)) = (a, b) {
+                f(trigram_key(x, y, c));
+            }
+            a = b;
+            b = Some(c);
+        });
+    }
+}
+
+/// At most this many trigrams of one fragment go into an index query.
+const MAX_TRIGRAMS_PER_FRAGMENT: usize = 12;
+
+/// An FTS5 MATCH expression for the documents holding every trigram of every fragment (a
+/// superset of the traces whose spans contain each fragment, case-insensitively); `None`
+/// when no fragment is long enough (the caller then checks every span).
+pub(crate) fn match_expression<'a>(fragments: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut keys: Vec<u32> = Vec::new();
+    for fragment in fragments {
+        let mut fragment_keys = Vec::new();
+        for_each_trigram(fragment, |key| fragment_keys.push(key));
+        // A spread-out sample keeps long patterns cheap to look up and is still a superset.
+        let step = fragment_keys.len().div_ceil(MAX_TRIGRAMS_PER_FRAGMENT).max(1);
+        let last = fragment_keys.len().saturating_sub(1);
+        for (i, key) in fragment_keys.iter().enumerate() {
+            if (i % step == 0 || i == last) && !keys.contains(key) {
+                keys.push(*key);
+            }
+        }
+    }
+    let mut expression = String::new();
+    for key in keys {
+        if !expression.is_empty() {
+            expression.push_str(" AND ");
+        }
+        push_word(&mut expression, key);
+    }
+    (!expression.is_empty()).then_some(expression)
 }
 
 /// Spans past the index watermark, on a read connection with the index attached.
@@ -466,5 +675,59 @@ mod tests {
     fn file_uris_escape_what_sqlite_would_read_as_syntax() {
         assert_eq!(file_uri(Path::new("/tmp/a b/c?d#e%f.db"), "mode=ro"), "file:/tmp/a%20b/c%3Fd%23e%25f.db?mode=ro");
         assert_eq!(index_path(Path::new("data/clew.db")), PathBuf::from("data/clew.db-fts"));
+    }
+
+    fn keys(text: &str) -> HashSet<u32> {
+        let mut keys = HashSet::new();
+        for_each_trigram(text, |key| {
+            keys.insert(key);
+        });
+        keys
+    }
+
+    /// The superset promise: whatever literal fragment LIKE finds in a text (a substring of
+    /// it) or ILIKE finds (a substring of its lowercase form), every trigram key of the
+    /// fragment is among the text's, whatever the case and script.
+    #[test]
+    fn every_fragment_a_pattern_can_match_has_its_trigrams_in_the_text() {
+        for text in [
+            r#"{"name": "Hello World", "attributes": {"mlflow.spanInputs": "{\"q\": 1}"}}"#,
+            "ΟΔΥΣΣΕΥΣ und ΣΊΣΥΦΟΣ, σοφός",
+            "İstanbul ǅemal STRASSE straße K Å ﬁne",
+            "mixed CASE Text ς σ Σ end",
+        ] {
+            let in_text = keys(text);
+            let lowered = text.to_lowercase();
+            for source in [text, lowered.as_str()] {
+                let chars: Vec<char> = source.chars().collect();
+                for start in 0..chars.len() {
+                    for end in start + 1..=chars.len() {
+                        let fragment: String = chars[start..end].iter().collect();
+                        let missing: Vec<u32> = keys(&fragment).difference(&in_text).copied().collect();
+                        assert!(missing.is_empty(), "{fragment:?} in {text:?}: {} trigram(s) not indexed", missing.len());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn match_expressions_and_documents_use_the_same_words() {
+        let text = "The quick brown fox";
+        let words: HashSet<String> = {
+            let mut set = TrigramSet::default();
+            for_each_trigram(text, |key| set.insert(key));
+            set.into_words().split_whitespace().map(str::to_string).collect()
+        };
+        assert_eq!(words.len(), keys(text).len());
+        let expression = match_expression(["QUICK", "ox"]).expect("one fragment is long enough");
+        let terms: Vec<&str> = expression.split(" AND ").collect();
+        assert_eq!(terms.len(), 3, "qui, uic, ick: {expression}");
+        assert!(terms.iter().all(|t| t.len() == 8 && words.contains(*t)), "{expression}");
+        assert_eq!(match_expression(["ab", "c"]), None);
+        // Long fragments are sampled, first and last trigram always included.
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789";
+        let terms = match_expression([long]).expect("long").split(" AND ").count();
+        assert!((MAX_TRIGRAMS_PER_FRAGMENT..=MAX_TRIGRAMS_PER_FRAGMENT + 1).contains(&terms), "{terms}");
     }
 }

@@ -17,13 +17,14 @@ CREATE TABLE store_identity (
 );
 INSERT INTO store_identity (id, store_id) VALUES (1, lower(hex(randomblob(16))));
 
--- Span rows that went away (a re-sent span replaces its row; trace deletes), in order, so the
--- index thread can drop their entries. Pruned once the index has applied them.
+-- The traces of span rows that went away (a re-sent span replaces its row; trace deletes),
+-- in order, so the index thread can drop the documents of traces that are gone. Pruned once
+-- the index has applied them.
 CREATE TABLE span_deletions (
-    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
-    span_pk INTEGER NOT NULL
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_pk INTEGER NOT NULL
 );
 CREATE TRIGGER spans_log_deletion AFTER DELETE ON spans
 BEGIN
-    INSERT INTO span_deletions (span_pk) VALUES (old.span_pk);
+    INSERT INTO span_deletions (trace_pk) VALUES (old.trace_pk);
 END;
