@@ -42,7 +42,7 @@ use indexmap::IndexMap;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use py::{dump_attribute, loads, loads_or_str, truthy};
-use schema::{parse_count, Found};
+use schema::{parse_count, Found, Lookup};
 use translators::{EVENT_TRANSLATORS, TRANSLATORS};
 
 /// Translates a span's foreign attributes into MLflow's, in place, as MLflow does before it
@@ -170,7 +170,7 @@ pub fn span_type_from_attributes(attributes: &Attributes) -> Option<&'static str
 /// assert_eq!(span.span_type(), Some(SpanType::Workflow));
 /// ```
 pub fn translate_span_for_loading(span: &mut Span) -> bool {
-    let current = span.attributes.get(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
+    let current = span.attributes.find(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
     if !is_replaceable_type(current.as_ref()) {
         return false;
     }
@@ -194,14 +194,14 @@ fn is_replaceable_type(current: Option<&PyValue>) -> bool {
 
 fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
     if let Some(span_type) = span_type_from_attributes(attributes) {
-        let current = attributes.get(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
+        let current = attributes.find(keys::SPAN_TYPE).filter(|raw| !raw.is_empty()).map(|raw| loads_or_str(raw));
         if is_replaceable_type(current.as_ref()) {
             attributes.insert(keys::SPAN_TYPE.to_string(), dump_attribute(&PyValue::Str(span_type.to_string())));
         }
     }
 
     let mut found = Found::default();
-    if !attributes.contains_key(keys::SPAN_INPUTS) {
+    if !attributes.has(keys::SPAN_INPUTS) {
         let inputs = TRANSLATORS.iter().find_map(|t| t.input_value(attributes, &mut found)).or_else(|| {
             if events.is_empty() {
                 return None;
@@ -211,7 +211,7 @@ fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
         // Vercel AI marks its chat spans while inputs are looked for (MLflow writes the bare
         // text `vercel_ai` over any value there; clew writes JSON text and keeps a value set).
         if let Some(format) = found.message_format {
-            if !attributes.contains_key(keys::MESSAGE_FORMAT) {
+            if !attributes.has(keys::MESSAGE_FORMAT) {
                 attributes.insert(keys::MESSAGE_FORMAT.to_string(), dump_attribute(&PyValue::Str(format.to_string())));
             }
         }
@@ -220,7 +220,7 @@ fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
         }
     }
 
-    if !attributes.contains_key(keys::SPAN_OUTPUTS) {
+    if !attributes.has(keys::SPAN_OUTPUTS) {
         let outputs = TRANSLATORS.iter().find_map(|t| t.output_value(attributes)).or_else(|| {
             if events.is_empty() {
                 return None;
@@ -232,31 +232,31 @@ fn translate_attributes(attributes: &mut Attributes, events: &[SpanEvent]) {
         }
     }
 
-    if !attributes.contains_key(keys::CHAT_TOKEN_USAGE) {
+    if !attributes.has(keys::CHAT_TOKEN_USAGE) {
         if let Some(usage) = token_usage(attributes) {
             attributes.insert(keys::CHAT_TOKEN_USAGE.to_string(), dump_attribute(&usage));
         }
     }
 
-    if !attributes.contains_key(keys::MESSAGE_FORMAT) {
+    if !attributes.has(keys::MESSAGE_FORMAT) {
         if let Some(format) = TRANSLATORS.iter().find_map(|t| t.message_format(attributes)) {
             attributes.insert(keys::MESSAGE_FORMAT.to_string(), dump_attribute(&PyValue::Str(format.to_string())));
         }
     }
 
-    if !attributes.contains_key(keys::CHAT_TOOLS) {
+    if !attributes.has(keys::CHAT_TOOLS) {
         if let Some(tools) = TRANSLATORS.iter().find_map(|t| t.tool_definitions(attributes)) {
             attributes.insert(keys::CHAT_TOOLS.to_string(), tools);
         }
     }
 
-    if !attributes.contains_key(keys::LLM_MODEL) {
+    if !attributes.has(keys::LLM_MODEL) {
         if let Some(model) = model_name(attributes).filter(truthy) {
             attributes.insert(keys::LLM_MODEL.to_string(), dump_attribute(&model));
         }
     }
 
-    if !attributes.contains_key(keys::LLM_PROVIDER) {
+    if !attributes.has(keys::LLM_PROVIDER) {
         if let Some(provider) = TRANSLATORS.iter().find_map(|t| t.model_provider(attributes)).filter(truthy) {
             attributes.insert(keys::LLM_PROVIDER.to_string(), dump_attribute(&provider));
         }
@@ -299,7 +299,7 @@ fn model_name(attributes: &Attributes) -> Option<PyValue> {
         return Some(model);
     }
     for key in [keys::SPAN_INPUTS, keys::SPAN_OUTPUTS] {
-        let Some(text) = attributes.get(key).filter(|t| !t.is_empty()) else { continue };
+        let Some(text) = attributes.find(key).filter(|t| !t.is_empty()) else { continue };
         if !may_hold_model_key(text) {
             continue;
         }

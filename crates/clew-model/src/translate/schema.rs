@@ -53,6 +53,29 @@ impl Schema {
     }
 }
 
+/// Attribute lookups as the translators make them: dozens per span (every convention asks
+/// for its keys), on maps of usually a handful of attributes, where comparing the keys in
+/// order is cheaper than hashing the one asked for. Same answers as `IndexMap::get`.
+pub(crate) trait Lookup {
+    fn find(&self, key: &str) -> Option<&String>;
+    fn has(&self, key: &str) -> bool {
+        self.find(key).is_some()
+    }
+}
+
+/// Up to this many attributes a scan beats hashing the key (SipHash) and probing.
+const SCAN_UP_TO: usize = 16;
+
+impl Lookup for Attributes {
+    fn find(&self, key: &str) -> Option<&String> {
+        if self.len() <= SCAN_UP_TO {
+            self.iter().find_map(|(k, v)| (k == key).then_some(v))
+        } else {
+            self.get(key)
+        }
+    }
+}
+
 /// A token count as a translator found it: attribute text still to be parsed, or a number.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Count<'a> {
@@ -76,7 +99,7 @@ pub(crate) trait Translator: Sync {
 
     fn span_type(&self, attributes: &Attributes) -> Option<&'static str> {
         let schema = self.schema();
-        let kind = attributes.get(schema.span_kind_key?).filter(|raw| !raw.is_empty())?;
+        let kind = attributes.find(schema.span_kind_key?).filter(|raw| !raw.is_empty())?;
         match loads_or_str(kind) {
             PyValue::Str(kind) => schema.span_type_for(&kind),
             _ => None,
@@ -126,14 +149,14 @@ pub(crate) trait Translator: Sync {
 }
 
 fn raw_count<'a>(attributes: &'a Attributes, key: Option<&'static str>) -> Option<Count<'a>> {
-    attributes.get(key?).map(|raw| Count::Text(raw.as_str()))
+    attributes.find(key?).map(|raw| Count::Text(raw.as_str()))
 }
 
 /// MLflow's `_get_and_check_attribute_value`: the attribute text, unless it is empty or
 /// decodes to a falsy value (`null`, `""`, `0`, `[]`, `{}`, `false`). Text that is not JSON
 /// counts as present.
 pub(crate) fn checked<'a>(attributes: &'a Attributes, key: &str) -> Option<&'a str> {
-    let raw = attributes.get(key)?;
+    let raw = attributes.find(key)?;
     if raw.is_empty() {
         return None;
     }

@@ -2,7 +2,7 @@
 //! `mlflow/tracing/otel/translation/__init__.py`).
 
 use super::py::{decode_typed, dump_ascii, dump_attribute, loads, loads_or_str, truthy, truthy_value};
-use super::schema::{checked, Count, Found, Key, Schema, Translator};
+use super::schema::{checked, Count, Found, Key, Lookup, Schema, Translator};
 use crate::pyjson::PyValue;
 use crate::{Attributes, SpanEvent};
 use indexmap::IndexMap;
@@ -103,8 +103,8 @@ const GENAI_LEGACY_CACHE_CREATION: &str = "gen_ai.usage.cache_creation.input_tok
 fn genai_cache_creation<'a>(schema: &Schema, attributes: &'a Attributes) -> Option<Count<'a>> {
     schema
         .cache_creation_tokens
-        .and_then(|key| attributes.get(key))
-        .or_else(|| attributes.get(GENAI_LEGACY_CACHE_CREATION))
+        .and_then(|key| attributes.find(key))
+        .or_else(|| attributes.find(GENAI_LEGACY_CACHE_CREATION))
         .map(|raw| Count::Text(raw.as_str()))
 }
 
@@ -265,7 +265,7 @@ impl Translator for GeminiCli {
         if !Self::is_gemini_cli(attributes) {
             return None;
         }
-        let kind = attributes.get("gen_ai.operation.name").filter(|raw| !raw.is_empty())?;
+        let kind = attributes.find("gen_ai.operation.name").filter(|raw| !raw.is_empty())?;
         match loads_or_str(kind) {
             PyValue::Str(kind) => self.schema().span_type_for(&kind),
             _ => None,
@@ -282,7 +282,7 @@ impl Translator for GeminiCli {
             return None;
         }
         let value = super::schema::first_value(attributes, self.schema().inputs)?;
-        let operation = attributes.get("gen_ai.operation.name").map(String::as_str);
+        let operation = attributes.find("gen_ai.operation.name").map(String::as_str);
         Some(Self::wrap_input(value, operation))
     }
     fn output_value(&self, attributes: &Attributes) -> Option<String> {
@@ -325,7 +325,7 @@ const REDACTED: &str = "<REDACTED>";
 
 impl ClaudeCode {
     fn kind(attributes: &Attributes) -> Option<ClaudeSpan> {
-        let PyValue::Str(kind) = loads_or_str(attributes.get("span.type")?) else {
+        let PyValue::Str(kind) = loads_or_str(attributes.find("span.type")?) else {
             return None;
         };
         let bare = kind.strip_prefix("claude_code.").unwrap_or(&kind);
@@ -348,7 +348,7 @@ impl ClaudeCode {
 
     /// `int(try_json_loads(value))`.
     fn int(attributes: &Attributes, key: &str) -> Option<i128> {
-        match loads_or_str(attributes.get(key)?) {
+        match loads_or_str(attributes.find(key)?) {
             PyValue::Int(i) => Some(i),
             PyValue::Bool(b) => Some(i128::from(b)),
             PyValue::Float(f) if f.is_finite() => Some(f.trunc() as i128),
@@ -603,7 +603,7 @@ impl VercelAi {
     }
 
     fn is_chat_span(attributes: &Attributes) -> bool {
-        let Some(raw) = attributes.get("ai.operationId") else { return false };
+        let Some(raw) = attributes.find("ai.operationId") else { return false };
         matches!(Self::safe_load(PyValue::Str(raw.clone())),
                  PyValue::Str(op) if op == "ai.generateText.doGenerate" || op == "ai.streamText.doStream")
     }
@@ -667,7 +667,7 @@ impl VoltAgent {
         attributes
             .get(a)
             .filter(|v| !v.is_empty())
-            .or_else(|| attributes.get(b))
+            .or_else(|| attributes.find(b))
             .map(|raw| Count::Text(raw.as_str()))
     }
 }
@@ -681,7 +681,7 @@ impl Translator for VoltAgent {
     }
     fn span_type(&self, attributes: &Attributes) -> Option<&'static str> {
         // `span.type` first: child spans inherit `entity.type` from their agent.
-        ["span.type", "entity.type"].iter().find_map(|key| match loads_or_str(attributes.get(*key)?) {
+        ["span.type", "entity.type"].iter().find_map(|key| match loads_or_str(attributes.find(*key)?) {
             PyValue::Str(kind) => self.schema().span_type_for(&kind),
             _ => None,
         })
@@ -689,7 +689,7 @@ impl Translator for VoltAgent {
     fn message_format(&self, attributes: &Attributes) -> Option<&'static str> {
         ["voltagent.operation_id", "voltagent.conversation_id"]
             .iter()
-            .any(|k| attributes.contains_key(*k))
+            .any(|k| attributes.has(*k))
             .then_some("voltagent")
     }
     fn input_tokens<'a>(&self, attributes: &'a Attributes) -> Option<Count<'a>> {
@@ -727,10 +727,10 @@ impl Translator for LiveKit {
         &LIVEKIT
     }
     fn span_type(&self, attributes: &Attributes) -> Option<&'static str> {
-        if attributes.contains_key("gen_ai.request.model") {
+        if attributes.has("gen_ai.request.model") {
             return Some("LLM");
         }
-        if let Some(op) = attributes.get("gen_ai.operation.name").filter(|raw| !raw.is_empty()) {
+        if let Some(op) = attributes.find("gen_ai.operation.name").filter(|raw| !raw.is_empty()) {
             if let PyValue::Str(op) = loads_or_str(op) {
                 if let Some(t) = self.schema().span_type_for(&op.to_lowercase()) {
                     return Some(t);
@@ -795,7 +795,7 @@ impl Translator for Laminar {
         &LAMINAR
     }
     fn message_format(&self, attributes: &Attributes) -> Option<&'static str> {
-        attributes.contains_key("lmnr.span.type").then_some("openai")
+        attributes.has("lmnr.span.type").then_some("openai")
     }
 }
 

@@ -529,22 +529,32 @@ fn read_batch(store: &Connection, watermark: i64, applied: i64, max_spans: usize
 /// One document per trace among `spans`: (doc_id = the trace's first span_pk here, trace_pk,
 /// its distinct trigram words).
 fn documents(spans: &[(i64, i64, Vec<u8>)]) -> Vec<(i64, i64, String)> {
-    let mut by_trace: HashMap<i64, (i64, TrigramSet)> = HashMap::new();
-    let mut order = Vec::new();
-    for (span_pk, trace_pk, payload) in spans {
-        // A payload that does not decode cannot match a search either; it is reported when read.
-        let Ok(text) = payload::decode(payload) else { continue };
-        let (_, set) = by_trace.entry(*trace_pk).or_insert_with(|| {
-            order.push(*trace_pk);
-            (*span_pk, TrigramSet::default())
+    // Spans of a trace, in key order; traces in order of their first span.
+    let mut groups: Vec<(i64, Vec<usize>)> = Vec::new();
+    let mut group_of: HashMap<i64, usize> = HashMap::new();
+    for (i, (_, trace_pk, _)) in spans.iter().enumerate() {
+        let g = *group_of.entry(*trace_pk).or_insert_with(|| {
+            groups.push((*trace_pk, Vec::new()));
+            groups.len() - 1
         });
-        for_each_trigram(&text, |key| {
-            set.insert(key);
-        });
+        groups[g].1.push(i);
     }
-    order
+    // One set, cleared between traces, keeps its capacity: no rehashing after the first few.
+    let mut set = TrigramSet::default();
+    groups
         .into_iter()
-        .filter_map(|trace_pk| by_trace.remove(&trace_pk).map(|(doc_id, set)| (doc_id, trace_pk, set.into_words())))
+        .map(|(trace_pk, members)| {
+            set.clear();
+            for &i in &members {
+                // A payload that does not decode cannot match a search either; it is reported
+                // when the span is read.
+                if let Ok(text) = payload::decode(&spans[i].2) {
+                    set.reserve(text.len());
+                    for_each_trigram(&text, |key| set.insert(key));
+                }
+            }
+            (spans[members[0]].0, trace_pk, set.words())
+        })
         .collect()
 }
 
@@ -557,10 +567,19 @@ impl TrigramSet {
         self.0.insert(key);
     }
 
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Room for about `chars` more trigrams (distinct ones are fewer: a rough upper bound).
+    fn reserve(&mut self, chars: usize) {
+        self.0.reserve(chars / 2);
+    }
+
     /// The keys as space-separated 8-hex-digit words.
-    fn into_words(self) -> String {
+    fn words(&self) -> String {
         let mut words = String::with_capacity(self.0.len() * 9);
-        for key in self.0 {
+        for &key in &self.0 {
             push_word(&mut words, key);
             words.push(' ');
         }
@@ -717,7 +736,7 @@ mod tests {
         let words: HashSet<String> = {
             let mut set = TrigramSet::default();
             for_each_trigram(text, |key| set.insert(key));
-            set.into_words().split_whitespace().map(str::to_string).collect()
+            set.words().split_whitespace().map(str::to_string).collect()
         };
         assert_eq!(words.len(), keys(text).len());
         let expression = match_expression(["QUICK", "ox"]).expect("one fragment is long enough");
