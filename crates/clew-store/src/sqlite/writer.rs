@@ -5,8 +5,8 @@
 //! commit): under load the cost of a commit is shared by every job in it. A caller is answered
 //! only after the commit: an `Ok` means the data is in the database.
 //!
-//! Jobs share the transaction without savepoints: SQLite's FTS5 flushes its pending index
-//! terms at every savepoint, which would cost a flush per statement. When a job fails, the
+//! Jobs share the transaction without savepoints (a savepoint per job costs a statement
+//! journal per job). When a job fails, the
 //! whole transaction is rolled back and each job of the batch runs again in a transaction of
 //! its own, so one bad request never takes the others down with it. Jobs are therefore
 //! `Fn`, and must be safe to run twice (they are: every write is an idempotent upsert).
