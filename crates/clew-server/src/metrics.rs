@@ -1,5 +1,6 @@
 //! Prometheus metrics: spans and traces ingested, rejections by reason, ingest queue depth,
-//! request latency by route. Served at `/metrics`.
+//! request latency by route, and (SQLite) how far the background text index trails. Served at
+//! `/metrics`.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +27,8 @@ pub struct Metrics {
     rejected: Family<ReasonLabel, Counter>,
     pending_spans: Gauge,
     request_seconds: Family<RouteLabel, Histogram>,
+    text_index_lag: Gauge,
+    text_index_failures: Gauge,
 }
 
 impl Default for Metrics {
@@ -48,7 +51,24 @@ impl Metrics {
         registry.register("ingest_rejected", "Ingest requests refused, by reason", rejected.clone());
         registry.register("ingest_pending_spans", "Spans accepted and waiting to be committed", pending_spans.clone());
         registry.register("http_request_duration_seconds", "Request latency by route and status", request_seconds.clone());
-        Metrics { registry, spans_ingested, traces_ingested, rejected, pending_spans, request_seconds }
+        let text_index_lag = Gauge::default();
+        let text_index_failures = Gauge::default();
+        registry.register(
+            "text_index_lag_spans",
+            "Spans stored but not yet in the text index (SQLite; searches scan them: correct, slower)",
+            text_index_lag.clone(),
+        );
+        registry.register("text_index_failed_steps", "Text index steps that failed since start (SQLite)", text_index_failures.clone());
+        Metrics {
+            registry,
+            spans_ingested,
+            traces_ingested,
+            rejected,
+            pending_spans,
+            request_seconds,
+            text_index_lag,
+            text_index_failures,
+        }
     }
     pub fn record_spans_ingested(&self, n: u64) {
         self.spans_ingested.inc_by(n);
@@ -61,6 +81,10 @@ impl Metrics {
     }
     pub fn set_pending_spans(&self, n: usize) {
         self.pending_spans.set(n as i64);
+    }
+    pub fn set_text_index(&self, status: clew_store::TextIndexStatus) {
+        self.text_index_lag.set(status.lag_spans);
+        self.text_index_failures.set(i64::try_from(status.failures).unwrap_or(i64::MAX));
     }
     pub fn observe_request(&self, route: &str, status: u16, seconds: f64) {
         self.request_seconds.get_or_create(&RouteLabel { route: route.to_string(), status }).observe(seconds);

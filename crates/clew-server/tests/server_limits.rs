@@ -136,3 +136,20 @@ async fn graceful_shutdown_finishes_accepted_work_and_stops_accepting() {
     use clew_store::TraceStore;
     assert!(store.get_trace_info(&rest_support::trace_id(9)).await.unwrap().is_some(), "committed before exit");
 }
+
+/// `/metrics` tells how far the SQLite text index trails (searches stay correct meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_the_text_index_lag() {
+    let store = std::sync::Arc::new(clew_store::SqliteStore::open_in_memory().unwrap());
+    store.set_background_indexing(false);
+    let server = TestServer::start_on_store(store.clone(), test_config()).await;
+    let traces: Vec<_> = (1..=3u128).map(|n| clew_store::conformance::simple_trace(n, "0", 0, 5, 3)).collect();
+    let spans: i64 = traces.iter().map(|t| t.data.spans.len() as i64).sum();
+    clew_store::TraceStore::write_traces(store.as_ref(), traces).await.unwrap();
+    let metrics = server.get("/metrics").await.text();
+    assert!(metrics.contains(&format!("clew_text_index_lag_spans {spans}\n")), "{metrics}");
+    assert!(metrics.contains("clew_text_index_failed_steps 0\n"), "{metrics}");
+    store.index_pending_spans().await.unwrap();
+    let metrics = server.get("/metrics").await.text();
+    assert!(metrics.contains("clew_text_index_lag_spans 0\n"), "{metrics}");
+}

@@ -273,4 +273,20 @@ pub trait TraceStore: Send + Sync + 'static {
     /// skeleton order (root first, then by start time), at most `limit`. `None` for an unknown
     /// trace; an empty `text` is `InvalidArgument`.
     async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>>;
+
+    /// The state of a background text index, for metrics; `None` when the backend keeps none
+    /// (PostgreSQL's trigram index is always current).
+    fn text_index_status(&self) -> Option<TextIndexStatus> {
+        None
+    }
+}
+
+/// How far a background text index trails the stored spans, and whether it is failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TextIndexStatus {
+    /// Spans stored but not indexed yet, as of this process's last commit or index step
+    /// (searches scan them directly: correct, slower).
+    pub lag_spans: i64,
+    /// Index steps that failed so far in this process.
+    pub failures: u64,
 }

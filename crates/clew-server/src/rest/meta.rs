@@ -38,6 +38,9 @@ pub async fn health() -> Response {
 /// Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.set_pending_spans(state.ingest.pending_spans());
+    if let Some(status) = state.store.text_index_status() {
+        state.metrics.set_text_index(status);
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"))],

@@ -473,6 +473,10 @@ impl TraceStore for SqliteStore {
         self.read(move |conn| tracking_ops::get_spans(conn, &trace_id, &ids)).await
     }
 
+    fn text_index_status(&self) -> Option<crate::TextIndexStatus> {
+        Some(self.inner.text_index.status())
+    }
+
     async fn search_span_ids_in_trace(&self, trace_id: &str, text: &str, limit: usize) -> StoreResult<Option<Vec<String>>> {
         let query = crate::span_text::SpanTextQuery::new(text)?;
         let trace_id = trace_id.to_string();

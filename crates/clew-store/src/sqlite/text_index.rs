@@ -135,6 +135,8 @@ struct Shared {
     progressed: Condvar,
     enabled: AtomicBool,
     indexed_up_to: AtomicI64,
+    /// The newest span key the writer saw after a commit (or the index at a step).
+    newest_span_pk: AtomicI64,
     deletions_applied: AtomicI64,
     failures: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -170,6 +172,7 @@ impl TextIndex {
             progressed: Condvar::new(),
             enabled: AtomicBool::new(true),
             indexed_up_to: AtomicI64::new(indexed_up_to),
+            newest_span_pk: AtomicI64::new(indexed_up_to),
             deletions_applied: AtomicI64::new(deletions_applied),
             failures: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -208,6 +211,13 @@ impl TextIndex {
     /// Failed index steps so far and the last error, for diagnostics.
     pub(crate) fn failures(&self) -> (u64, Option<String>) {
         (self.shared.failures.load(Ordering::Relaxed), self.shared.last_error.lock().clone())
+    }
+
+    /// Spans known to be stored but not indexed, and failed steps (cheap: no query).
+    pub(crate) fn status(&self) -> crate::TextIndexStatus {
+        let newest = self.shared.newest_span_pk.load(Ordering::Relaxed);
+        let indexed = self.shared.indexed_up_to.load(Ordering::Relaxed);
+        crate::TextIndexStatus { lag_spans: (newest - indexed).max(0), failures: self.shared.failures.load(Ordering::Relaxed) }
     }
 }
 
@@ -249,10 +259,11 @@ impl IndexFeed {
     /// while indexing is off or failing, nor past [`MAX_WAIT_WITHOUT_PROGRESS`] without progress.
     pub(crate) fn after_commit(&self, conn: &Connection) {
         self.shared.notify();
+        let Ok(newest) = newest_span_pk(conn) else { return };
+        self.shared.newest_span_pk.fetch_max(newest, Ordering::Relaxed);
         if !self.shared.enabled.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(newest) = newest_span_pk(conn) else { return };
         let mut signal = self.shared.signal.lock();
         let mut last_seen = self.shared.indexed_up_to.load(Ordering::Relaxed);
         let mut since_progress = Instant::now();
@@ -307,6 +318,7 @@ impl Shared {
         let conns = self.conns.lock();
         let (indexed, up_to, deletions) = step(&conns, max_spans)?;
         self.indexed_up_to.store(up_to, Ordering::Relaxed);
+        self.newest_span_pk.fetch_max(up_to, Ordering::Relaxed);
         self.deletions_applied.store(deletions, Ordering::Relaxed);
         drop(conns);
         let _signal = self.signal.lock();
