@@ -27,12 +27,6 @@ mod traces;
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: `clew server`'s OTLP ingest builds and frees
-/// many small strings and maps per span on several threads, where glibc malloc's free-list
-/// work showed in profiles (docs/dependencies.md, docs/benchmarks.md §4).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Look at traces in a clew trace store.
 #[derive(Parser, Debug)]
 #[command(name = "clew", version, about, long_about = None)]
