@@ -9,6 +9,7 @@
 //! # Ok(()) }
 //! ```
 
+mod checkpointer;
 mod dialect;
 mod functions;
 mod read_ops;
@@ -32,8 +33,9 @@ use readers::ReaderPool;
 use rusqlite::types::ToSql;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use text_index::TextIndex;
-use writer::Writer;
+use checkpointer::Checkpointer;
+use text_index::{IndexFeed, TextIndex};
+use writer::{Writer, WriterHooks};
 
 /// Page size when a search does not give one (MLflow's default).
 pub const DEFAULT_MAX_RESULTS: usize = 100;
@@ -126,7 +128,10 @@ impl SqliteStore {
         let mut conn = schema::open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
         let text_index = TextIndex::open(&path)?;
-        let writer = Writer::start(conn, Box::new(text_index.feed()))?;
+        let checkpointer = Checkpointer::start(&path)?;
+        checkpointer::configure_writer(&conn)?;
+        let hooks = StoreHooks { index: text_index.feed(), checkpointer };
+        let writer = Writer::start(conn, Box::new(hooks))?;
         let readers = ReaderPool::new(path.clone());
         Ok(SqliteStore { inner: Arc::new(Inner { writer, text_index, readers, path, _temp_dir: temp_dir }) })
     }
@@ -182,6 +187,32 @@ impl SqliteStore {
         F: FnOnce(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
     {
         self.inner.readers.run(read).await
+    }
+}
+
+/// What the writer does after its commits: wake the checkpoint thread, feed the text index
+/// (and wait for it when it trails too far), prune the deletion log behind it.
+struct StoreHooks {
+    index: IndexFeed,
+    checkpointer: Checkpointer,
+}
+
+impl WriterHooks for StoreHooks {
+    fn after_commit(&self, conn: &rusqlite::Connection) {
+        self.checkpointer.notify();
+        self.index.after_commit(conn);
+    }
+
+    fn needs_maintenance(&self) -> bool {
+        self.index.needs_pruning()
+    }
+
+    fn maintain(&self, conn: &rusqlite::Connection) -> StoreResult<()> {
+        self.index.prune(conn)
+    }
+
+    fn on_close(&self) {
+        self.checkpointer.stop();
     }
 }
 
@@ -631,6 +662,25 @@ mod tests {
         let mut waited = 0;
         while log(&store).await > 0 {
             assert!(waited < 500, "the deletion log was not pruned");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            waited += 1;
+        }
+    }
+
+    /// Commits land in the WAL; the checkpoint thread copies them into the database file soon
+    /// after (the writer's own automatic checkpoint waits for 64 MiB of WAL, far more than this).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpoint_thread_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let before = std::fs::metadata(&path).expect("db").len();
+        store.write_traces((1..=300).map(|n| simple_trace(n, "0", n as i64, 5, 4)).collect()).await.expect("write");
+        let wal = dir.path().join("c.db-wal");
+        assert!(std::fs::metadata(&wal).expect("wal").len() > 200_000, "the writes went to the WAL");
+        let mut waited = 0;
+        while std::fs::metadata(&path).expect("db").len() < before + 200_000 {
+            assert!(waited < 500, "nothing was checkpointed into the database file");
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             waited += 1;
         }

@@ -238,20 +238,6 @@ pub(crate) struct IndexFeed {
     pruned_up_to: AtomicI64,
 }
 
-impl super::writer::WriterHooks for IndexFeed {
-    fn after_commit(&self, conn: &Connection) {
-        IndexFeed::after_commit(self, conn);
-    }
-
-    fn needs_maintenance(&self) -> bool {
-        self.needs_pruning()
-    }
-
-    fn maintain(&self, conn: &Connection) -> StoreResult<()> {
-        self.prune(conn)
-    }
-}
-
 impl IndexFeed {
     /// After a committed batch, on the writer connection: wakes the index thread, then, if the
     /// index trails the newest span by more than [`MAX_INDEX_LAG_SPANS`], waits until it

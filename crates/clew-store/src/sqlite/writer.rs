@@ -37,6 +37,8 @@ pub(crate) trait WriterHooks: Send + 'static {
     fn needs_maintenance(&self) -> bool;
     /// One bounded maintenance step, inside a write transaction.
     fn maintain(&self, conn: &Connection) -> StoreResult<()>;
+    /// When the queue is closed and drained, before the closing checkpoint.
+    fn on_close(&self);
 }
 
 /// Prepared statements the writer connection keeps. Every statement on the write path is
@@ -129,6 +131,7 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, hooks: &dyn 
             run_maintenance(&conn, hooks);
         }
     }
+    hooks.on_close();
     // Refresh planner statistics cheaply, and fold the WAL back into the main file so the
     // database is self-contained when closed.
     let _ = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)");
