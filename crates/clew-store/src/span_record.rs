@@ -87,13 +87,22 @@ impl SpanRecord {
             with_id.attributes.shift_insert(0, keys::TRACE_REQUEST_ID.to_string(), id);
             return Self::from_span(&with_id);
         }
-        let string_attribute = |key: &str| match span.get_attribute(key) {
-            Some(Value::String(s)) => Some(s),
-            Some(Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
+        let string_attribute = |key: &str| {
+            if let Some(text) = span.attributes.get(key).and_then(|raw| plain_json_string(raw)) {
+                return Some(text.to_string());
+            }
+            match span.get_attribute(key) {
+                Some(Value::String(s)) => Some(s),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            }
+        };
+        let trace_id = match span.attributes.get(keys::TRACE_REQUEST_ID).and_then(|raw| plain_json_string(raw)) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => span.request_id(),
         };
         SpanRecord {
-            trace_id: span.request_id(),
+            trace_id,
             span_id: span.span_id.as_u64() as i64,
             parent_span_id: span.parent_id.map(|p| p.as_u64() as i64),
             name: span.name.clone(),
@@ -124,6 +133,15 @@ impl SpanRecord {
     }
 }
 
+/// The string a JSON string literal without escapes holds (`"CHAIN"` → `CHAIN`), read without
+/// a parser: span types, ids and names are such literals, and every stored span asks for a
+/// few. `None` for anything else (the caller then parses): exactly the literals a JSON parser
+/// reads as that same string.
+fn plain_json_string(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    inner.bytes().all(|b| b != b'"' && b != b'\\' && b >= 0x20).then_some(inner)
+}
+
 /// A root span's preview of a non-empty attribute (what the summary shows before the final
 /// trace info brings the client's own previews); `None` for child spans.
 fn root_preview(span: &Span, key: &str, derive: fn(&str) -> String) -> Option<String> {
@@ -141,4 +159,50 @@ pub fn request_preview(inputs_json: &str) -> String {
 /// The response preview MLflow derives from a root span's outputs JSON.
 pub fn response_preview(outputs_json: &str) -> String {
     clew_model::summary::preview::response_preview(outputs_json, keys::MAX_PREVIEW_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_string_shortcut_reads_what_a_json_parser_reads() {
+        let cases = ["\"CHAIN\"", "\"\"", "\"é ü\"", "\"a\\\"b\"", "\"a\\nb\"", "\"a\u{1}b\"", "\"a\" \"b\"", "\"", "CHAIN", "1", "null", " \"x\"", "\"x\" "];
+        for raw in cases {
+            if let Some(text) = plain_json_string(raw) {
+                assert_eq!(serde_json::from_str::<Value>(raw).ok(), Some(Value::String(text.to_string())), "{raw:?}");
+            }
+        }
+        assert_eq!(plain_json_string("\"CHAIN\""), Some("CHAIN"));
+        assert_eq!(plain_json_string("\"a\\\"b\""), None);
+        assert_eq!(plain_json_string("\"a\" \"b\""), None);
+    }
+
+    #[test]
+    fn records_read_types_ids_and_users_as_before() {
+        use clew_model::{SpanId, SpanStatus, TraceId};
+        let mut span = Span {
+            trace_id: TraceId::from_u128(5),
+            span_id: SpanId::from_u64(1),
+            parent_id: None,
+            name: "s".into(),
+            start_time_ns: 1,
+            end_time_ns: Some(2),
+            status: SpanStatus::ok(),
+            attributes: Default::default(),
+            events: vec![],
+            links: vec![],
+        };
+        span.attributes.insert(keys::TRACE_REQUEST_ID.into(), "\"tr-custom\"".into());
+        span.attributes.insert(keys::SPAN_TYPE.into(), "\"LLM\"".into());
+        span.attributes.insert(SESSION_ID_ATTRIBUTE.into(), "\"s\\u00e9\"".into());
+        span.attributes.insert(USER_ID_ATTRIBUTE.into(), "42".into());
+        let record = SpanRecord::from_span(&span);
+        assert_eq!(record.trace_id, "tr-custom");
+        assert_eq!(record.span_type.as_deref(), Some("LLM"));
+        assert_eq!(record.session_id.as_deref(), Some("sé"));
+        assert_eq!(record.user_id.as_deref(), Some("42"));
+        span.attributes.insert(keys::TRACE_REQUEST_ID.into(), "\"\"".into());
+        assert_eq!(SpanRecord::from_span(&span).trace_id, TraceId::from_u128(5).to_mlflow());
+    }
 }
