@@ -15,7 +15,10 @@
 /// ```
 pub fn like_matches(text: &str, pattern: &str, case_insensitive: bool) -> bool {
     if case_insensitive {
-        return like_matches_exact(&text.to_lowercase(), &pattern.to_lowercase());
+        // ASCII text (most span JSON) lowercases byte by byte, the same result as the Unicode
+        // lowercasing at a fraction of the cost: this runs on every span a search checks.
+        let text = if text.is_ascii() { text.to_ascii_lowercase() } else { text.to_lowercase() };
+        return like_matches_exact(&text, &pattern.to_lowercase());
     }
     like_matches_exact(text, pattern)
 }
@@ -89,6 +92,10 @@ mod tests {
         assert!(!like_matches("ÉCOLE", "%école%", false));
         assert!(like_matches("日本語テキスト", "%語テ%", false));
         assert!(like_matches("日本", "日_", false));
+        // ASCII text with a non-ASCII pattern, and the Kelvin sign, whose lowercase is ASCII.
+        assert!(!like_matches("SCHOOL", "%é%", true));
+        assert!(like_matches("273 \u{212A}", "%273 k%", true));
+        assert!(like_matches("Hello World", "%O W%", true));
     }
 
     #[test]
