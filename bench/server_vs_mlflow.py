@@ -150,7 +150,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(self.workdir / "server.log", "w")
         if kind == "clew":
-            self.store_files = [self.workdir / "clew.db", self.workdir / "clew.db-wal"]
+            self.store_files = [self.workdir / "clew.db", self.workdir / "clew.db-wal",
+                                self.workdir / "clew.db-fts", self.workdir / "clew.db-fts-wal"]  # + the text index
             cmd = [clew_bin, "server", "--host", "127.0.0.1", "--port", str(self.port),
                    "--store", f"sqlite:///{self.workdir / 'clew.db'}"]
         else:
@@ -434,8 +435,31 @@ def percentile(values, p):
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limit_s):
-    """p50/p95 of each query over `samples` fresh-connection requests (bounded in time)."""
+def text_index_lag(server):
+    """clew's `clew_text_index_lag_spans` gauge (None if not reported)."""
+    try:
+        status, text, _ = rest(server, "GET", "/metrics", None, 30)
+    except OSError:
+        return None
+    for line in str(text).splitlines():
+        if line.startswith("clew_text_index_lag_spans "):
+            return int(float(line.split()[1]))
+    return None
+
+
+def wait_for_text_index(server, limit_s):
+    """Seconds until the text index lag is 0 (None if not within `limit_s`)."""
+    t0 = time.time()
+    while time.time() - t0 < limit_s:
+        if text_index_lag(server) == 0:
+            return round(time.time() - t0, 1)
+        time.sleep(0.5)
+    return None
+
+
+def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limit_s, only=None, label_suffix=""):
+    """p50/p95 of each query over `samples` fresh-connection requests (bounded in time); with
+    `only`, just that filter and no get_trace."""
     n_traces = requests_loaded * gen.tpr
     # The traces of the requests in [45%, 55%) of the load (at least one request).
     r_lo = requests_loaded * 45 // 100
@@ -449,6 +473,8 @@ def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limi
         "status (trace.status = 'ERROR', 1%)": "trace.status = 'ERROR'",
         f"trace.text ILIKE '%{RARE_WORD}%'": f"trace.text ILIKE '%{RARE_WORD}%'",
     }
+    if only:
+        queries = {label + label_suffix: f for label, f in queries.items() if f == only}
     rng = random.Random(42)
     results = {}
     for label, filter_string in queries.items():
@@ -475,6 +501,8 @@ def search_suite(server, gen, experiment_id, requests_loaded, samples, time_limi
         if latencies and label not in results:
             results[label] = summary(latencies, statuses, count)
         print(f"   {n_traces:>8} traces  {label:<42} {results.get(label)}", flush=True)
+    if only:
+        return {"traces": n_traces, "queries": results}
     latencies, statuses, spans = [], set(), None
     stop_at = time.time() + time_limit_s
     for i in range(samples):
@@ -576,7 +604,16 @@ def bench_server(kind, args, gen, save, out):
                           f"stopping at {reached * gen.tpr} traces", flush=True)
             if loaded == 0:
                 break
-            result = search_suite(server, gen, experiment_id, loaded, args.samples, args.query_seconds)
+            result = {"text_index_lag_spans_before": text_index_lag(server)} if kind == "clew" else {}
+            result.update(search_suite(server, gen, experiment_id, loaded, args.samples, args.query_seconds))
+            if kind == "clew":
+                # The suite ran right after the fill, with the text index possibly trailing (its
+                # unindexed spans are scanned). Once it has caught up, the text query again.
+                waited = wait_for_text_index(server, 300)
+                result["text_index_caught_up_after_s"] = waited
+                caught_up = search_suite(server, gen, experiment_id, loaded, args.samples, args.query_seconds,
+                                         only=f"trace.text ILIKE '%{RARE_WORD}%'", label_suffix=" (index caught up)")
+                result["queries"].update(caught_up["queries"])
             result["rss_bytes"] = server.rss()
             out["search"].append(result)
             save()
