@@ -173,6 +173,22 @@ pub fn float_repr(f: f64) -> String {
     out
 }
 
+/// Bytes `json.dumps(ensure_ascii=False)` escapes: controls, `"` and `\` (a table, so the
+/// scan over long attribute text tests each byte once).
+static ESCAPES_UNICODE: [bool; 256] = escape_table(false);
+/// Bytes `json.dumps` escapes by default: those, DEL and every byte of a non-ASCII character.
+static ESCAPES_ASCII: [bool; 256] = escape_table(true);
+
+const fn escape_table(ensure_ascii: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize || (ensure_ascii && b >= 0x7f);
+        b += 1;
+    }
+    table
+}
+
 /// Appends `s` as a JSON string literal, escaped as Python's `json` escapes it.
 ///
 /// ```
@@ -184,13 +200,13 @@ pub fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
+    let escapes = if ensure_ascii { &ESCAPES_ASCII } else { &ESCAPES_UNICODE };
     // Copy runs of bytes that need no escape in one go; only escapes are written one by one.
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let needs_escape = b < 0x20 || b == b'"' || b == b'\\' || (ensure_ascii && b >= 0x7f);
-        if !needs_escape {
+        if !escapes[usize::from(b)] {
             i += 1;
             continue;
         }
@@ -844,6 +860,18 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn escape_tables_hold_pythons_escaped_bytes() {
+        for b in 0..=255u8 {
+            let plain = b < 0x20 || b == b'"' || b == b'\\';
+            assert_eq!(ESCAPES_UNICODE[usize::from(b)], plain, "{b:#x}");
+            assert_eq!(ESCAPES_ASCII[usize::from(b)], plain || b >= 0x7f, "{b:#x}");
+        }
+        let mut out = String::new();
+        write_string(&mut out, "\u{7f}é\u{1F600}\"", true);
+        assert_eq!(out, r#""\u007f\u00e9\ud83d\ude00\"""#);
+    }
     use serde_json::json;
 
     #[test]

@@ -149,21 +149,21 @@ pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
     };
     out.push('{');
     key(&mut out, "trace_id", true);
-    pyjson::write_string(&mut out, &span.trace_id.to_base64(), ascii);
+    write_base64(&mut out, &span.trace_id.to_bytes());
     key(&mut out, "span_id", false);
-    pyjson::write_string(&mut out, &span.span_id.to_base64(), ascii);
+    write_base64(&mut out, &span.span_id.to_bytes());
     key(&mut out, "parent_span_id", false);
     match span.parent_id {
-        Some(parent) => pyjson::write_string(&mut out, &parent.to_base64(), ascii),
+        Some(parent) => write_base64(&mut out, &parent.to_bytes()),
         None => out.push_str("null"),
     }
     key(&mut out, "name", false);
     pyjson::write_string(&mut out, &span.name, ascii);
     key(&mut out, "start_time_unix_nano", false);
-    out.push_str(&span.start_time_ns.to_string());
+    write_int(&mut out, span.start_time_ns);
     key(&mut out, "end_time_unix_nano", false);
     match span.end_time_ns {
-        Some(end) => out.push_str(&end.to_string()),
+        Some(end) => write_int(&mut out, end),
         None => out.push_str("null"),
     }
     key(&mut out, "events", false);
@@ -186,6 +186,26 @@ pub fn span_to_json_with(span: &Span, opts: &DumpOptions) -> String {
     write_list(&mut out, span.links.iter().map(link_to_dict), opts);
     out.push('}');
     out
+}
+
+/// An id as a JSON string of its base64 (what `TraceId::to_base64` / `SpanId::to_base64`
+/// give), written in place: base64 needs no escapes, and no `String` is made per id.
+fn write_base64(out: &mut String, bytes: &[u8]) {
+    use base64::Engine;
+    let mut buf = [0u8; 24];
+    out.push('"');
+    match base64::engine::general_purpose::STANDARD.encode_slice(bytes, &mut buf) {
+        Ok(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
+        // Ids are 8 or 16 bytes (≤ 24 base64 characters); anything longer takes the long way.
+        Err(_) => out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
+    }
+    out.push('"');
+}
+
+/// An integer in decimal, written in place.
+fn write_int(out: &mut String, n: i64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{n}");
 }
 
 /// The byte length of [`span_to_json_with`]`(span, opts)` without writing it: string escapes
