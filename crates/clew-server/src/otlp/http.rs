@@ -24,6 +24,7 @@ use clew_model::json::otlp_json::export_request_from_otlp_json;
 use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use std::borrow::Cow;
 use std::io::Read;
 
 pub const TRACES_PATH: &str = "/v1/traces";
@@ -117,20 +118,22 @@ pub fn parse(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceReques
     }
 }
 
-/// Undoes `Content-Encoding`, producing at most `limit` bytes (413 past it).
-pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Undoes `Content-Encoding`, producing at most `limit` bytes (413 past it). An uncompressed
+/// body is returned as it is, not copied.
+pub fn decompress<'a>(body: &'a [u8], content_encoding: Option<&str>, limit: usize) -> Result<Cow<'a, [u8]>, ApiError> {
     let encoding = content_encoding.map(|e| e.trim().to_ascii_lowercase()).unwrap_or_default();
     match encoding.as_str() {
-        "" | "identity" => Ok(body.to_vec()),
+        "" | "identity" => Ok(Cow::Borrowed(body)),
         "gzip" | "x-gzip" => read_limited(MultiGzDecoder::new(body), limit)
+            .map(Cow::Owned)
             .map_err(|e| e.into_api_error("gzip", limit)),
         "deflate" => match read_limited(ZlibDecoder::new(body), limit) {
-            Ok(bytes) => Ok(bytes),
+            Ok(bytes) => Ok(Cow::Owned(bytes)),
             Err(Inflate::TooLarge) => Err(ApiError::too_large(limit)),
             // Some clients send a raw DEFLATE stream without the zlib wrapper.
-            Err(Inflate::Corrupt(_)) => {
-                read_limited(DeflateDecoder::new(body), limit).map_err(|e| e.into_api_error("deflate", limit))
-            }
+            Err(Inflate::Corrupt(_)) => read_limited(DeflateDecoder::new(body), limit)
+                .map(Cow::Owned)
+                .map_err(|e| e.into_api_error("deflate", limit)),
         },
         other => Err(ApiError::invalid(format!(
             "unsupported Content-Encoding {other:?}; OTLP/HTTP accepts gzip, deflate or identity"
