@@ -104,6 +104,13 @@ pub trait SearchDialect {
     ) -> String;
     /// Condition that trace `t` links prompt `name` version `version`.
     fn linked_prompt(&self, name: &str, version: &str, params: &mut Params) -> String;
+    /// Condition that some span `s` of trace `t` meets `conditions`. By default the set of
+    /// matching traces is computed first (`t.trace_pk IN (...)`), which suits selective span
+    /// conditions; a backend may answer with a per-trace `EXISTS`, which a scan in result order
+    /// can stop after a page of matches.
+    fn span_subquery(&self, conditions: &str) -> String {
+        format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {conditions})")
+    }
 }
 
 /// A compiled search: SQL selecting `trace_pk` of one page, and its parameters.
@@ -147,10 +154,7 @@ pub fn compile_search(
         }
     }
     if !span_conditions.is_empty() {
-        conditions.push(format!(
-            "t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {})",
-            span_conditions.join(" AND ")
-        ));
+        conditions.push(dialect.span_subquery(&span_conditions.join(" AND ")));
     }
 
     let mut order_terms: Vec<String> = Vec::new();
@@ -400,7 +404,7 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
                     _ => return Err(unsupported(clause, "text", "LIKE, ILIKE")),
                 };
                 let content = dialect.span_content_like(pattern, case_insensitive, params);
-                Ok(format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {content})"))
+                Ok(dialect.span_subquery(&content))
             }
         },
         Field::Tag(key) => key_value_condition(dialect, clause, "trace_tags", &format!("tag.{key}"), key, params),

@@ -2,20 +2,81 @@
 //! case-sensitive LIKE and regexes, and the trigram text index (`text_index`) for substring search.
 
 use super::text_index::match_expression;
+use std::cell::Cell;
 use crate::sql::pattern::{literal_fragments, survives_double_json_escaping};
 use crate::sql::search::{AttributeMatch, Params, SearchDialect, SqlParam};
 
 /// Tag holding `[{"name", "version"}]` of the prompts a trace used (spec §3.5).
 const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 
-pub(crate) struct SqliteDialect;
+/// The SQLite dialect. With a connection it looks at the text index while compiling: a
+/// substring whose trigrams are in more than [`MANY_CANDIDATES`] documents (a common word)
+/// is not worth a candidate set, which would be built and checked in full before the first
+/// result; the search then checks spans trace by trace in result order and stops after a page.
+#[derive(Default)]
+pub(crate) struct SqliteDialect<'c> {
+    conn: Option<&'c rusqlite::Connection>,
+    /// Set when a span condition has no usable candidate set: span subqueries are then
+    /// per-trace `EXISTS`.
+    scan_in_order: Cell<bool>,
+}
 
-impl SqliteDialect {
+/// Index documents above which a substring is treated as common (see [`SqliteDialect`]).
+/// Checking a candidate trace costs ~5-10 µs (its spans decompressed and matched), so this
+/// bounds the candidate path at ~10-20 ms.
+pub(crate) const MANY_CANDIDATES: i64 = 2000;
+
+impl<'c> SqliteDialect<'c> {
+    /// A dialect that consults the text index through `conn` (a read connection with the
+    /// index attached) to choose between the index and an in-order scan.
+    pub(crate) fn probing(conn: &'c rusqlite::Connection) -> Self {
+        SqliteDialect { conn: Some(conn), scan_in_order: Cell::new(false) }
+    }
+
+    /// The candidate traces of `expression`: `Some(Ok(trace_pks))` when fewer than
+    /// [`MANY_CANDIDATES`] documents match, `Some(Err(()))` when at least that many (a common
+    /// substring), `None` without a connection or when the probe fails (the caller then
+    /// queries the index inside the search, which is correct either way).
+    fn probe(&self, expression: &str) -> Option<Result<Vec<i64>, ()>> {
+        let conn = self.conn?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid
+                 WHERE text_fts MATCH ?1 LIMIT ?2",
+            )
+            .ok()?;
+        let pks = stmt
+            .query_map(rusqlite::params![expression, MANY_CANDIDATES], |r| r.get::<_, i64>(0))
+            .ok()?
+            .collect::<rusqlite::Result<Vec<i64>>>()
+            .ok()?;
+        Some(if pks.len() as i64 >= MANY_CANDIDATES { Err(()) } else { Ok(pks) })
+    }
+
     /// `s.trace_pk IN (<candidates>)`: the traces of the text index's matching documents plus
     /// the traces of spans not indexed yet (the index thread may trail writes); `None` when no
     /// fragment is long enough. Every span of a candidate trace is then checked exactly.
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
-        let expression = match_expression(fragments)?;
+        let Some(expression) = match_expression(fragments) else {
+            self.scan_in_order.set(true);
+            return None;
+        };
+        let tail = "SELECT trace_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state)";
+        match self.probe(&expression) {
+            // Few: the probe's answer is the candidate set (the index is read once).
+            Some(Ok(mut pks)) => {
+                pks.sort_unstable();
+                pks.dedup();
+                let list = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+                let ph = params.bind(self, SqlParam::Text(list));
+                return Some(format!("s.trace_pk IN (SELECT value FROM json_each({ph}) UNION ALL {tail})"));
+            }
+            Some(Err(())) => {
+                self.scan_in_order.set(true);
+                return None;
+            }
+            None => {}
+        }
         let ph = params.bind(self, SqlParam::Text(expression));
         Some(format!(
             "s.trace_pk IN (SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid \
@@ -25,7 +86,15 @@ impl SqliteDialect {
     }
 }
 
-impl SearchDialect for SqliteDialect {
+impl SearchDialect for SqliteDialect<'_> {
+    fn span_subquery(&self, conditions: &str) -> String {
+        if self.scan_in_order.get() {
+            format!("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk AND {conditions})")
+        } else {
+            format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {conditions})")
+        }
+    }
+
     fn placeholder(&self, index: usize) -> String {
         format!("?{index}")
     }

@@ -336,16 +336,13 @@ impl TraceStore for SqliteStore {
         let offset = page_token::decode(request.page_token.as_deref())?;
         let filter = parse_filter(request.filter.as_deref().unwrap_or_default())?;
         let order_by = parse_order_by_list(&request.order_by)?;
-        let compiled = compile_search(
-            &dialect::SqliteDialect,
-            &request.experiment_ids,
-            &filter,
-            &order_by,
-            max_results,
-            offset,
-        )?;
+        let experiment_ids = request.experiment_ids.clone();
         let traces = self
             .read(move |conn| {
+                // Compiled on the read connection: the dialect looks at the text index to
+                // choose how substring conditions run.
+                let dialect = dialect::SqliteDialect::probing(conn);
+                let compiled = compile_search(&dialect, &experiment_ids, &filter, &order_by, max_results, offset)?;
                 let values = to_sql_values(&compiled.params);
                 let args: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
                 let mut stmt = conn.prepare_cached(&compiled.sql).map_err(schema::sqlite_error)?;
@@ -523,7 +520,7 @@ mod tests {
     /// The SQLite query plan of a search, one line per step.
     fn query_plan(store: &SqliteStore, filter: &str) -> String {
         let filter = parse_filter(filter).expect("valid filter");
-        let compiled = compile_search(&dialect::SqliteDialect, &["0".to_string()], &filter, &[], 100, 0)
+        let compiled = compile_search(&dialect::SqliteDialect::default(), &["0".to_string()], &filter, &[], 100, 0)
             .expect("filter compiles");
         let conn = schema::open_connection(store.path(), true).expect("open");
         text_index::attach_for_reading(&conn, store.path()).expect("attach the index");
@@ -561,6 +558,52 @@ mod tests {
             let scans_spans = plan.lines().any(|l| l.trim() == "SCAN s" || l.trim().starts_with("SCAN s "));
             assert!(!scans_spans, "{filter}: scans spans in\n{plan}");
         }
+    }
+
+    /// A word in most traces is not worth a candidate set: the search then checks traces in
+    /// result order and stops after a page. A rare word still goes through the index. Both
+    /// give the same results as the other way would.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn common_words_scan_in_result_order_rare_ones_use_the_index() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let n = (dialect::MANY_CANDIDATES + 100) as u128;
+        let traces: Vec<Trace> = (1..=n)
+            .map(|i| {
+                let mut trace = simple_trace(i, "0", i as i64, 5, 1);
+                if i % 500 == 0 {
+                    trace.data.spans[1] = with_attr(trace.data.spans[1].clone(), "note", "\"zephyrine\"");
+                }
+                trace
+            })
+            .collect();
+        store.write_traces(traces).await.expect("write");
+        store.index_pending_spans().await.expect("index");
+        let compiled_with_probe = |filter: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .read(move |conn| {
+                        let filter = parse_filter(filter).expect("filter");
+                        let dialect = dialect::SqliteDialect::probing(conn);
+                        Ok(compile_search(&dialect, &["0".to_string()], &filter, &[], 100, 0).expect("compiles").sql)
+                    })
+                    .await
+                    .expect("compile")
+            }
+        };
+        let common = compiled_with_probe("trace.text LIKE '%child-0%'").await;
+        assert!(common.contains("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk"), "{common}");
+        assert!(!common.contains("text_fts"), "{common}");
+        let rare = compiled_with_probe("trace.text LIKE '%zephyrine%'").await;
+        // The probe's candidates are bound as a list: the index is read once.
+        assert!(rare.contains("json_each(") && !rare.contains("EXISTS (SELECT 1 FROM spans s"), "{rare}");
+
+        let found = text_search(&store, "trace.text LIKE '%child-0%'").await;
+        let newest: Vec<String> = (0..100).map(|k| crate::conformance::trace_id(n - k)).collect();
+        assert_eq!(found, newest, "the newest 100 traces, newest first");
+        let found = text_search(&store, "trace.text LIKE '%zephyrine%'").await;
+        let expected: Vec<String> = (1..=n).rev().filter(|i| i % 500 == 0).map(crate::conformance::trace_id).collect();
+        assert_eq!(found, expected);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
