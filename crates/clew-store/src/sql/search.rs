@@ -111,6 +111,11 @@ pub trait SearchDialect {
     fn span_subquery(&self, conditions: &str) -> String {
         format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {conditions})")
     }
+    /// Condition that some span of trace `t` matches a LIKE pattern (`trace.text`).
+    fn trace_text_like(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
+        let content = self.span_content_like(pattern, case_insensitive, params);
+        self.span_subquery(&content)
+    }
 }
 
 /// A compiled search: SQL selecting `trace_pk` of one page, and its parameters.
@@ -403,8 +408,7 @@ fn trace_condition(dialect: &dyn SearchDialect, clause: &Comparison, params: &mu
                     CompareOp::ILike => (string_value(clause, "text")?, true),
                     _ => return Err(unsupported(clause, "text", "LIKE, ILIKE")),
                 };
-                let content = dialect.span_content_like(pattern, case_insensitive, params);
-                Ok(dialect.span_subquery(&content))
+                Ok(dialect.trace_text_like(pattern, case_insensitive, params))
             }
         },
         Field::Tag(key) => key_value_condition(dialect, clause, "trace_tags", &format!("tag.{key}"), key, params),

@@ -53,9 +53,10 @@ impl<'c> SqliteDialect<'c> {
         Some(if pks.len() as i64 >= MANY_CANDIDATES { Err(()) } else { Ok(pks) })
     }
 
-    /// `s.trace_pk IN (<candidates>)`: the traces of the text index's matching documents plus
-    /// the traces of spans not indexed yet (the index thread may trail writes); `None` when no
-    /// fragment is long enough. Every span of a candidate trace is then checked exactly.
+    /// The candidate traces for `fragments`: the traces of the text index's matching documents
+    /// plus those of spans not indexed yet (the index thread may trail writes), as a subquery
+    /// over `trace_pk`. `None` when no fragment is long enough or the substring is common: the
+    /// caller then checks spans directly (and span subqueries become in-order `EXISTS`).
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
         let Some(expression) = match_expression(fragments) else {
             self.scan_in_order.set(true);
@@ -69,24 +70,42 @@ impl<'c> SqliteDialect<'c> {
                 pks.dedup();
                 let list = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
                 let ph = params.bind(self, SqlParam::Text(list));
-                return Some(format!("s.trace_pk IN (SELECT value FROM json_each({ph}) UNION ALL {tail})"));
+                Some(format!("SELECT value FROM json_each({ph}) UNION ALL {tail}"))
             }
             Some(Err(())) => {
                 self.scan_in_order.set(true);
-                return None;
+                None
             }
-            None => {}
+            None => {
+                let ph = params.bind(self, SqlParam::Text(expression));
+                Some(format!(
+                    "SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid \
+                     WHERE text_fts MATCH {ph} UNION ALL {tail}"
+                ))
+            }
         }
-        let ph = params.bind(self, SqlParam::Text(expression));
-        Some(format!(
-            "s.trace_pk IN (SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid \
-             WHERE text_fts MATCH {ph} \
-             UNION ALL SELECT trace_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state))"
-        ))
+    }
+
+    /// The exact LIKE check of span `s`'s content.
+    fn content_check(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
+        let pattern_ph = params.bind(self, SqlParam::Text(pattern.to_string()));
+        format!("clew_payload_like(s.payload, {pattern_ph}, {})", i32::from(case_insensitive))
     }
 }
 
 impl SearchDialect for SqliteDialect<'_> {
+    /// `trace.text`: the candidate test on the trace itself, then a per-trace `EXISTS` that
+    /// stops at the first matching span (the trace-level text index cannot say which span).
+    fn trace_text_like(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
+        let candidates = self.fts_candidates(literal_fragments(pattern), params);
+        let check = self.content_check(pattern, case_insensitive, params);
+        let exists = format!("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk AND {check})");
+        match candidates {
+            Some(candidates) => format!("t.trace_pk IN ({candidates}) AND {exists}"),
+            None => exists,
+        }
+    }
+
     fn span_subquery(&self, conditions: &str) -> String {
         if self.scan_in_order.get() {
             format!("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk AND {conditions})")
@@ -115,10 +134,9 @@ impl SearchDialect for SqliteDialect<'_> {
         // The trigram index folds case, so its candidates are a superset for LIKE and ILIKE
         // alike; the exact check then runs on the candidates only.
         let candidates = self.fts_candidates(literal_fragments(pattern), params);
-        let pattern_ph = params.bind(self, SqlParam::Text(pattern.to_string()));
-        let check = format!("clew_payload_like(s.payload, {pattern_ph}, {})", i32::from(case_insensitive));
+        let check = self.content_check(pattern, case_insensitive, params);
         match candidates {
-            Some(candidates) => format!("{candidates} AND {check}"),
+            Some(candidates) => format!("s.trace_pk IN ({candidates}) AND {check}"),
             None => check,
         }
     }
@@ -168,7 +186,7 @@ impl SearchDialect for SqliteDialect<'_> {
             if negate { format!("NOT {call}") } else { call }
         };
         match candidates {
-            Some(candidates) => format!("{candidates} AND {call}"),
+            Some(candidates) => format!("s.trace_pk IN ({candidates}) AND {call}"),
             None => call,
         }
     }
