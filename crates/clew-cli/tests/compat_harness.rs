@@ -131,9 +131,9 @@ impl ClewServer {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Bytes of the store file and its WAL.
+    /// Bytes of the store file, its WAL and its text index file.
     pub fn store_bytes(&self) -> u64 {
-        ["clew.db", "clew.db-wal"]
+        ["clew.db", "clew.db-wal", "clew.db-fts", "clew.db-fts-wal"]
             .iter()
             .filter_map(|f| std::fs::metadata(self.dir.path().join(f)).ok())
             .map(|m| m.len())
