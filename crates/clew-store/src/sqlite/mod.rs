@@ -198,9 +198,9 @@ struct StoreHooks {
 }
 
 impl WriterHooks for StoreHooks {
-    fn after_commit(&self, conn: &rusqlite::Connection) {
+    fn after_commit(&self, conn: &rusqlite::Connection, busy: std::time::Duration) {
         self.checkpointer.notify();
-        self.index.after_commit(conn);
+        self.index.after_commit(conn, busy);
     }
 
     fn needs_maintenance(&self) -> bool {

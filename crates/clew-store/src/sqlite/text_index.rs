@@ -140,6 +140,8 @@ struct Shared {
     deletions_applied: AtomicI64,
     failures: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// Time the writer spent in batches, in total: how busy ingest is right now.
+    writer_busy_ns: AtomicU64,
 }
 
 /// The index file's connection, and a read connection to the database (short read
@@ -176,6 +178,7 @@ impl TextIndex {
             deletions_applied: AtomicI64::new(deletions_applied),
             failures: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            writer_busy_ns: AtomicU64::new(0),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -243,7 +246,8 @@ impl IndexFeed {
     /// index trails the newest span by more than [`MAX_INDEX_LAG_SPANS`], waits until it
     /// catches up (backpressure: the writer's queue fills and ingest answers 429). Never waits
     /// while indexing is off or failing, nor past [`MAX_WAIT_WITHOUT_PROGRESS`] without progress.
-    pub(crate) fn after_commit(&self, conn: &Connection) {
+    pub(crate) fn after_commit(&self, conn: &Connection, busy: Duration) {
+        self.shared.writer_busy_ns.fetch_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
         self.shared.notify();
         let Ok(newest) = newest_span_pk(conn) else { return };
         self.shared.newest_span_pk.fetch_max(newest, Ordering::Relaxed);
@@ -313,11 +317,50 @@ impl Shared {
     }
 }
 
+/// While the index trails by less than this, it waits for ingest bursts to pass.
+const DEFER_BELOW_LAG_SPANS: i64 = MAX_INDEX_LAG_SPANS - 2 * SPANS_PER_STEP as i64;
+/// Ingest counts as a burst while the writer is busy at least this share of the time.
+const BURST_WRITER_BUSY_SHARE: f64 = 0.5;
+/// How long the index thread pauses when it defers to a burst, before it looks again.
+const BURST_WINDOW: Duration = Duration::from_millis(200);
+
+impl Shared {
+    /// Whether the writer is in a burst (busy most of the time lately) with the index
+    /// lag still well within its bound: indexing then waits, so a burst runs at the storing
+    /// rate on both cores; it resumes as soon as the burst ends or the lag nears the bound
+    /// (where the writer would start waiting for it). Steady light ingest keeps the writer
+    /// mostly idle, so the index follows it closely.
+    ///
+    /// `since` is the writer's busy time at the last decision and when that was: the share is
+    /// measured over the time since (an index step, an idle wait, or a deferral's pause).
+    fn defer_for_burst(&self, since: &mut (Instant, u64)) -> bool {
+        let (now, busy) = (Instant::now(), self.writer_busy_ns.load(Ordering::Relaxed));
+        let (then, busy_then) = std::mem::replace(since, (now, busy));
+        let lag = self.newest_span_pk.load(Ordering::Relaxed) - self.indexed_up_to.load(Ordering::Relaxed);
+        if lag >= DEFER_BELOW_LAG_SPANS {
+            return false;
+        }
+        let window = now.duration_since(then).as_nanos().max(1) as f64;
+        if busy.saturating_sub(busy_then) as f64 >= window * BURST_WRITER_BUSY_SHARE {
+            std::thread::sleep(BURST_WINDOW);
+            return true;
+        }
+        false
+    }
+}
+
 fn index_loop(shared: &Shared) {
     lower_priority();
+    let mut since = (Instant::now(), shared.writer_busy_ns.load(Ordering::Relaxed));
     loop {
         let mut more = false;
         let mut failed = false;
+        if shared.enabled.load(Ordering::Relaxed) && shared.defer_for_burst(&mut since) {
+            if shared.signal.lock().stop {
+                break;
+            }
+            continue;
+        }
         if shared.enabled.load(Ordering::Relaxed) {
             match shared.step(SPANS_PER_STEP) {
                 Ok(indexed) => more = indexed == SPANS_PER_STEP,

@@ -31,8 +31,8 @@ type Work = Box<dyn Fn(&Connection) -> StoreResult<JobOutput> + Send>;
 /// transaction (the SQLite store wakes its text index there, and waits for it when it trails
 /// too far: backpressure), then, when asked for, a maintenance step in a transaction of its own.
 pub(crate) trait WriterHooks: Send + 'static {
-    /// After each batch, outside any transaction; may block.
-    fn after_commit(&self, conn: &Connection);
+    /// After each batch, outside any transaction, with the time the batch took; may block.
+    fn after_commit(&self, conn: &Connection, busy: std::time::Duration);
     /// Whether [`WriterHooks::maintain`] has work (a cheap check).
     fn needs_maintenance(&self) -> bool;
     /// One bounded maintenance step, inside a write transaction.
@@ -125,8 +125,9 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, hooks: &dyn 
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         run_batch(&conn, batch);
-        hooks.after_commit(&conn);
+        hooks.after_commit(&conn, started.elapsed());
         if hooks.needs_maintenance() {
             run_maintenance(&conn, hooks);
         }
