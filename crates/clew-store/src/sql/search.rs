@@ -111,6 +111,10 @@ pub trait SearchDialect {
     fn span_subquery(&self, conditions: &str) -> String {
         format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {conditions})")
     }
+    /// Told that a span condition compares `column` (`s.name`, `s.span_type`) for equality
+    /// with one of `values`, before the condition is used (a backend may look at how
+    /// selective it is to choose the shape of [`SearchDialect::span_subquery`]).
+    fn note_span_equality(&self, _column: &str, _values: &[String]) {}
     /// Condition that some span of trace `t` matches a LIKE pattern (`trace.text`).
     fn trace_text_like(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
         let content = self.span_content_like(pattern, case_insensitive, params);
@@ -440,6 +444,18 @@ fn span_condition(
     field: &SpanField,
     params: &mut Params,
 ) -> Result<String, FilterError> {
+    let column = match field {
+        SpanField::Name => Some("s.name"),
+        SpanField::Type => Some("s.span_type"),
+        _ => None,
+    };
+    if let Some(column) = column {
+        match (&clause.op, &clause.value) {
+            (CompareOp::Eq, FilterValue::Str(value)) => dialect.note_span_equality(column, std::slice::from_ref(value)),
+            (CompareOp::In, FilterValue::List(values)) => dialect.note_span_equality(column, values),
+            _ => {}
+        }
+    }
     match field {
         SpanField::Name => string_comparison(dialect, clause, "span.name", "s.name", params),
         SpanField::Type => string_comparison(dialect, clause, "span.type", "s.span_type", params),

@@ -9,16 +9,18 @@ use crate::sql::search::{AttributeMatch, Params, SearchDialect, SqlParam};
 /// Tag holding `[{"name", "version"}]` of the prompts a trace used (spec §3.5).
 const LINKED_PROMPTS_TAG: &str = "mlflow.linkedPrompts";
 
-/// The SQLite dialect. With a connection it looks at the text index while compiling: a
-/// substring whose trigrams are in more than [`MANY_CANDIDATES`] documents (a common word)
-/// is not worth a candidate set, which would be built and checked in full before the first
-/// result; the search then checks spans trace by trace in result order and stops after a page.
+/// The SQLite dialect. With a connection it looks at the data while compiling, to choose
+/// between two shapes of span subquery. The set of matching traces computed up front (`IN`)
+/// is right for a selective condition: a rare word's few candidate traces (from the text
+/// index), a rare span name (from `spans_by_name`). For a condition that most traces meet (a
+/// common word, a name on every trace, or nothing indexable) that set is the whole store,
+/// built before the first result; the search then checks traces one by one in result order
+/// (`EXISTS`) and stops after a page.
 #[derive(Default)]
 pub(crate) struct SqliteDialect<'c> {
     conn: Option<&'c rusqlite::Connection>,
-    /// Set when a span condition has no usable candidate set: span subqueries are then
-    /// per-trace `EXISTS`.
-    scan_in_order: Cell<bool>,
+    /// Set when a span condition of the group is selective (fewer than [`MANY_CANDIDATES`]).
+    selective: Cell<bool>,
 }
 
 /// Index documents above which a substring is treated as common (see [`SqliteDialect`]).
@@ -30,7 +32,13 @@ impl<'c> SqliteDialect<'c> {
     /// A dialect that consults the text index through `conn` (a read connection with the
     /// index attached) to choose between the index and an in-order scan.
     pub(crate) fn probing(conn: &'c rusqlite::Connection) -> Self {
-        SqliteDialect { conn: Some(conn), scan_in_order: Cell::new(false) }
+        SqliteDialect { conn: Some(conn), selective: Cell::new(false) }
+    }
+
+    /// Whether span subqueries run trace by trace in result order: only with a connection to
+    /// look, and when no span condition was selective.
+    fn scan_in_order(&self) -> bool {
+        self.conn.is_some() && !self.selective.get()
     }
 
     /// The candidate traces of `expression`: `Some(Ok(trace_pks))` when fewer than
@@ -58,25 +66,21 @@ impl<'c> SqliteDialect<'c> {
     /// over `trace_pk`. `None` when no fragment is long enough or the substring is common: the
     /// caller then checks spans directly (and span subqueries become in-order `EXISTS`).
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
-        let Some(expression) = match_expression(fragments) else {
-            self.scan_in_order.set(true);
-            return None;
-        };
+        let Some(expression) = match_expression(fragments) else { return None };
         let tail = "SELECT trace_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state)";
         match self.probe(&expression) {
             // Few: the probe's answer is the candidate set (the index is read once).
             Some(Ok(mut pks)) => {
+                self.selective.set(true);
                 pks.sort_unstable();
                 pks.dedup();
                 let list = format!("[{}]", pks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
                 let ph = params.bind(self, SqlParam::Text(list));
                 Some(format!("SELECT value FROM json_each({ph}) UNION ALL {tail}"))
             }
-            Some(Err(())) => {
-                self.scan_in_order.set(true);
-                None
-            }
+            Some(Err(())) => None,
             None => {
+                self.selective.set(true);
                 let ph = params.bind(self, SqlParam::Text(expression));
                 Some(format!(
                     "SELECT d.trace_pk FROM ix.text_fts JOIN ix.text_docs d ON d.doc_id = text_fts.rowid \
@@ -97,7 +101,10 @@ impl SearchDialect for SqliteDialect<'_> {
     /// `trace.text`: the candidate test on the trace itself, then a per-trace `EXISTS` that
     /// stops at the first matching span (the trace-level text index cannot say which span).
     fn trace_text_like(&self, pattern: &str, case_insensitive: bool, params: &mut Params) -> String {
+        // Its own decision: it does not make a span condition group selective.
+        let group_selective = self.selective.get();
         let candidates = self.fts_candidates(literal_fragments(pattern), params);
+        self.selective.set(group_selective);
         let check = self.content_check(pattern, case_insensitive, params);
         let exists = format!("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk AND {check})");
         match candidates {
@@ -106,8 +113,29 @@ impl SearchDialect for SqliteDialect<'_> {
         }
     }
 
+    fn note_span_equality(&self, column: &str, values: &[String]) {
+        let Some(conn) = self.conn else { return };
+        let column = match column {
+            "s.name" => "name",
+            "s.span_type" => "span_type",
+            _ => return,
+        };
+        let Ok(values) = serde_json::to_string(values) else { return };
+        // Through the column's index: at most MANY_CANDIDATES entries are read.
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE {column} IN (SELECT value FROM json_each(?1)) LIMIT ?2)"
+        );
+        let many = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row(rusqlite::params![values, MANY_CANDIDATES], |r| r.get::<_, i64>(0)))
+            .is_ok_and(|n| n >= MANY_CANDIDATES);
+        if !many {
+            self.selective.set(true);
+        }
+    }
+
     fn span_subquery(&self, conditions: &str) -> String {
-        if self.scan_in_order.get() {
+        if self.scan_in_order() {
             format!("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk AND {conditions})")
         } else {
             format!("t.trace_pk IN (SELECT s.trace_pk FROM spans s WHERE {conditions})")

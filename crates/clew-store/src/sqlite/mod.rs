@@ -604,6 +604,17 @@ mod tests {
         let found = text_search(&store, "trace.text LIKE '%zephyrine%'").await;
         let expected: Vec<String> = (1..=n).rev().filter(|i| i % 500 == 0).map(crate::conformance::trace_id).collect();
         assert_eq!(found, expected);
+
+        // The same for span names: one on every trace scans in order, a rare one keeps the
+        // set (and its index); a rare word with a common name is selective as a group.
+        let common_name = compiled_with_probe("span.name = 'child-0'").await;
+        assert!(common_name.contains("EXISTS (SELECT 1 FROM spans s WHERE s.trace_pk = t.trace_pk"), "{common_name}");
+        let rare_name = compiled_with_probe("span.name IN ('no-such-span', 'root-0')").await;
+        assert!(rare_name.contains("t.trace_pk IN (SELECT s.trace_pk FROM spans s"), "{rare_name}");
+        let mixed = compiled_with_probe("span.name = 'child-0' AND span.content LIKE '%zephyrine%'").await;
+        assert!(mixed.contains("t.trace_pk IN (SELECT s.trace_pk FROM spans s"), "{mixed}");
+        assert_eq!(text_search(&store, "span.name = 'child-0'").await, newest);
+        assert!(text_search(&store, "span.name = 'no-such-span'").await.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
