@@ -740,6 +740,33 @@ mod tests {
         }
     }
 
+    /// When the index trails by more than its bound, the writer waits for it after a commit:
+    /// the next write is held (the server's queue then fills and answers 429) until the index
+    /// moves; nothing is lost either way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_wait_while_the_index_trails_past_its_bound() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        store.write_traces(vec![simple_trace(1, "0", 1, 5, 3)]).await.expect("first write");
+        store.index_pending_spans().await.expect("index");
+        let held = store.inner.text_index.hold_with_lag_bound(5);
+        // Committed and answered; the writer then finds the index 8 spans behind, over 5.
+        store.write_traces(vec![simple_trace(2, "0", 2, 5, 7)]).await.expect("second write");
+        let next = tokio::spawn({
+            let store = store.clone();
+            async move { store.write_traces(vec![simple_trace(3, "0", 3, 5, 1)]).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(!next.is_finished(), "the writer did not wait for the index");
+        drop(held);
+        tokio::time::timeout(std::time::Duration::from_secs(3), next)
+            .await
+            .expect("the write went through once the index moved")
+            .expect("join")
+            .expect("write");
+        assert_eq!(store.count_traces("0").await.expect("count"), 3);
+        assert_eq!(text_search(&store, "span.content LIKE '%child-6%'").await, vec![crate::conformance::trace_id(2)]);
+    }
+
     /// The index file is derived: missing, or beside a different database, it is rebuilt.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_index_file_that_is_missing_or_not_this_stores_is_rebuilt() {

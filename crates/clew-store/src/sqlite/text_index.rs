@@ -142,11 +142,13 @@ struct Shared {
     last_error: Mutex<Option<String>>,
     /// Time the writer spent in batches, in total: how busy ingest is right now.
     writer_busy_ns: AtomicU64,
+    /// [`MAX_INDEX_LAG_SPANS`]; tests lower it.
+    max_lag: AtomicI64,
 }
 
 /// The index file's connection, and a read connection to the database (short read
 /// transactions only: a long-lived reader would keep the database's WAL from being reset).
-struct Conns {
+pub(crate) struct Conns {
     index: Connection,
     store: Connection,
 }
@@ -179,6 +181,7 @@ impl TextIndex {
             failures: AtomicU64::new(0),
             last_error: Mutex::new(None),
             writer_busy_ns: AtomicU64::new(0),
+            max_lag: AtomicI64::new(MAX_INDEX_LAG_SPANS),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -214,6 +217,14 @@ impl TextIndex {
     /// Failed index steps so far and the last error, for diagnostics.
     pub(crate) fn failures(&self) -> (u64, Option<String>) {
         (self.shared.failures.load(Ordering::Relaxed), self.shared.last_error.lock().clone())
+    }
+
+    /// Lowers the lag bound and holds the index still until the guard is dropped (tests of
+    /// the writer's backpressure).
+    #[cfg(test)]
+    pub(crate) fn hold_with_lag_bound(&self, max_lag: i64) -> parking_lot::MutexGuard<'_, Conns> {
+        self.shared.max_lag.store(max_lag, Ordering::Relaxed);
+        self.shared.conns.lock()
     }
 
     /// Spans known to be stored but not indexed, and failed steps (cheap: no query).
@@ -259,7 +270,7 @@ impl IndexFeed {
         let mut since_progress = Instant::now();
         loop {
             let indexed = self.shared.indexed_up_to.load(Ordering::Relaxed);
-            if newest - indexed <= MAX_INDEX_LAG_SPANS
+            if newest - indexed <= self.shared.max_lag.load(Ordering::Relaxed)
                 || signal.failing
                 || signal.stop
                 || !self.shared.enabled.load(Ordering::Relaxed)
@@ -317,8 +328,8 @@ impl Shared {
     }
 }
 
-/// While the index trails by less than this, it waits for ingest bursts to pass.
-const DEFER_BELOW_LAG_SPANS: i64 = MAX_INDEX_LAG_SPANS - 2 * SPANS_PER_STEP as i64;
+/// While the index trails by less than its bound minus this, it waits for ingest bursts to pass.
+const DEFER_MARGIN_SPANS: i64 = 2 * SPANS_PER_STEP as i64;
 /// Ingest counts as a burst while the writer is busy at least this share of the time.
 const BURST_WRITER_BUSY_SHARE: f64 = 0.5;
 /// How long the index thread pauses when it defers to a burst, before it looks again.
@@ -337,7 +348,8 @@ impl Shared {
         let (now, busy) = (Instant::now(), self.writer_busy_ns.load(Ordering::Relaxed));
         let (then, busy_then) = std::mem::replace(since, (now, busy));
         let lag = self.newest_span_pk.load(Ordering::Relaxed) - self.indexed_up_to.load(Ordering::Relaxed);
-        if lag >= DEFER_BELOW_LAG_SPANS {
+        let defer_below = self.max_lag.load(Ordering::Relaxed) - DEFER_MARGIN_SPANS;
+        if lag >= defer_below {
             return false;
         }
         let window = now.duration_since(then).as_nanos().max(1) as f64;
