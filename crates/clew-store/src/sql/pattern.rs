@@ -60,7 +60,7 @@ pub fn literal_fragments(pattern: &str) -> impl Iterator<Item = &str> {
     pattern.split(['%', '_']).filter(|s| !s.is_empty())
 }
 
-/// The shortest fragment an FTS5 trigram index can look up.
+/// The shortest fragment a trigram index can look up.
 pub const MIN_TRIGRAM_CHARS: usize = 3;
 
 /// Whether `s` appears unchanged inside a JSON string that is itself inside a JSON string

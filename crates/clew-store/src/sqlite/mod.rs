@@ -624,6 +624,21 @@ mod tests {
         assert!(plan.contains("spans_by_name"), "span.name = must use spans_by_name:\n{plan}");
     }
 
+    /// Polls `done` every 10 ms until it holds; fails after 5 s naming `what`.
+    async fn eventually<F, Fut>(what: &str, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..500 {
+            if done().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("not within 5 s: {what}");
+    }
+
     async fn text_search(store: &SqliteStore, filter: &str) -> Vec<String> {
         let request = SearchTracesRequest { filter: Some(filter.into()), ..Default::default() };
         store.search_traces(&request).await.expect("search").traces.into_iter().map(|t| t.trace_id).collect()
@@ -640,12 +655,10 @@ mod tests {
         store.set_background_indexing(true);
         // Any write wakes the writer, which then indexes while idle.
         store.set_trace_tag(&crate::conformance::trace_id(1), "k", "v").await.expect("tag");
-        let mut waited = 0;
-        while store.unindexed_span_count().await.expect("count") > 0 {
-            assert!(waited < 500, "the background indexer did not catch up");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        eventually("the background indexer catches up", || async {
+            store.unindexed_span_count().await.expect("count") == 0
+        })
+        .await;
         assert_eq!(text_search(&store, "span.content LIKE '%child-2%'").await, before);
     }
 
@@ -713,12 +726,7 @@ mod tests {
         assert_eq!(text_search(&store, "span.content LIKE '%child-2%'").await.len(), 6);
         // The next write lets the writer prune what the index applied (right after it answers).
         store.write_traces(vec![simple_trace(11, "0", 11, 5, 3)]).await.expect("write");
-        let mut waited = 0;
-        while log(&store).await > 0 {
-            assert!(waited < 500, "the deletion log was not pruned");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        eventually("the deletion log is pruned", || async { log(&store).await == 0 }).await;
     }
 
     /// Commits land in the WAL; the checkpoint thread copies them into the database file soon
@@ -732,12 +740,10 @@ mod tests {
         store.write_traces((1..=300).map(|n| simple_trace(n, "0", n as i64, 5, 4)).collect()).await.expect("write");
         let wal = dir.path().join("c.db-wal");
         assert!(std::fs::metadata(&wal).expect("wal").len() > 200_000, "the writes went to the WAL");
-        let mut waited = 0;
-        while std::fs::metadata(&path).expect("db").len() < before + 200_000 {
-            assert!(waited < 500, "nothing was checkpointed into the database file");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        eventually("commits are checkpointed into the database file", || async {
+            std::fs::metadata(&path).expect("db").len() >= before + 200_000
+        })
+        .await;
     }
 
     /// When the index trails by more than its bound, the writer waits for it after a commit:

@@ -29,6 +29,7 @@
 //! database (a database restored from a backup), it is rebuilt from the spans.
 
 use super::schema::{open_connection, sqlite_error};
+use super::writer::control;
 use crate::{StoreError, StoreResult};
 use parking_lot::{Condvar, Mutex};
 use crate::payload;
@@ -113,7 +114,7 @@ fn file_uri(path: &Path, query: &str) -> String {
 }
 
 /// Attaches the index file of the database at `db` to a read connection as schema `ix`
-/// (searches name `ix.spans_fts` and `ix.index_state`).
+/// (searches name `ix.text_fts`, `ix.text_docs` and `ix.index_state`).
 pub(crate) fn attach_for_reading(conn: &Connection, db: &Path) -> StoreResult<()> {
     conn.execute("ATTACH DATABASE ?1 AS ix", [file_uri(&index_path(db), "mode=ro")])
         .map(|_| ())
@@ -419,13 +420,8 @@ fn lower_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
 
-fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
-}
-
-/// Runs `work` in a write transaction of the index file (`BEGIN IMMEDIATE` locks only the
-/// file's own database: the store is attached read-only, so the span writer never waits).
+/// Runs `work` in a write transaction of the index file (its own write lock: the span writer
+/// never waits for it).
 fn in_transaction<T>(conn: &Connection, work: impl FnOnce() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     control(conn, "BEGIN IMMEDIATE")?;
     match work().and_then(|value| control(conn, "COMMIT").map(|()| value)) {
@@ -511,22 +507,17 @@ struct Batch {
 /// documents in one transaction of the index file. Returns (spans indexed, new watermark,
 /// deletions applied).
 fn step(conns: &Conns, max_spans: usize) -> StoreResult<(usize, i64, i64)> {
-    let (watermark, applied): (i64, i64) = conns
-        .index
-        .prepare_cached("SELECT indexed_up_to, deletions_applied FROM index_state")
-        .and_then(|mut stmt| stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
-        .map_err(sqlite_error)?;
+    let (watermark, applied) = watermarks(&conns.index).map_err(sqlite_error)?;
     let batch = read_snapshot(&conns.store, || read_batch(&conns.store, watermark, applied, max_spans)).map_err(sqlite_error)?;
     let docs = documents(&batch.spans);
     let new_watermark = batch.spans.last().map_or(watermark, |(pk, _, _)| *pk);
     let index = &conns.index;
-    let written = in_transaction(index, || {
-        // Another process's indexer may have moved on meanwhile: then this work is stale.
-        let now: (i64, i64) = index
-            .prepare_cached("SELECT indexed_up_to, deletions_applied FROM index_state")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    in_transaction(index, || {
+        // Another process's indexer may have moved on meanwhile: then this work is stale, and
+        // its watermarks are the ones to publish.
+        let now = watermarks(index)?;
         if now != (watermark, applied) {
-            return Ok(false);
+            return Ok((0, now.0, now.1));
         }
         for trace_pk in &batch.gone_traces {
             index
@@ -543,16 +534,16 @@ fn step(conns: &Conns, max_spans: usize) -> StoreResult<(usize, i64, i64)> {
                 .prepare_cached("UPDATE index_state SET indexed_up_to = ?1, deletions_applied = ?2")?
                 .execute(params![new_watermark, batch.last_deletion])?;
         }
-        Ok(true)
+        Ok((batch.spans.len(), new_watermark, batch.last_deletion))
     })
-    .map_err(sqlite_error)?;
-    if !written {
-        let now: (i64, i64) = index
-            .query_row("SELECT indexed_up_to, deletions_applied FROM index_state", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(sqlite_error)?;
-        return Ok((0, now.0, now.1));
-    }
-    Ok((batch.spans.len(), new_watermark, batch.last_deletion))
+    .map_err(sqlite_error)
+}
+
+/// The index's (indexed_up_to, deletions_applied).
+fn watermarks(index: &Connection) -> rusqlite::Result<(i64, i64)> {
+    index
+        .prepare_cached("SELECT indexed_up_to, deletions_applied FROM index_state")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 fn read_batch(store: &Connection, watermark: i64, applied: i64, max_spans: usize) -> rusqlite::Result<Batch> {

@@ -140,8 +140,9 @@ fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Job>, hooks: &dyn 
 
 /// Runs a transaction-control statement (`BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`) from the
 /// statement cache: `execute_batch` would parse it again every time, two to four times per
-/// batch, which for small batches (one trace per job) is a cost per trace.
-fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+/// batch, which for small batches (one trace per job) is a cost per trace. The text index
+/// thread runs its transactions with it too.
+pub(crate) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }
