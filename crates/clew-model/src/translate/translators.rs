@@ -681,7 +681,7 @@ impl Translator for VoltAgent {
     }
     fn span_type(&self, attributes: &Attributes) -> Option<&'static str> {
         // `span.type` first: child spans inherit `entity.type` from their agent.
-        ["span.type", "entity.type"].iter().find_map(|key| match loads_or_str(attributes.find(*key)?) {
+        ["span.type", "entity.type"].iter().find_map(|key| match loads_or_str(attributes.find(key)?) {
             PyValue::Str(kind) => self.schema().span_type_for(&kind),
             _ => None,
         })
@@ -689,7 +689,7 @@ impl Translator for VoltAgent {
     fn message_format(&self, attributes: &Attributes) -> Option<&'static str> {
         ["voltagent.operation_id", "voltagent.conversation_id"]
             .iter()
-            .any(|k| attributes.has(*k))
+            .any(|k| attributes.has(k))
             .then_some("voltagent")
     }
     fn input_tokens<'a>(&self, attributes: &'a Attributes) -> Option<Count<'a>> {

@@ -66,7 +66,7 @@ impl<'c> SqliteDialect<'c> {
     /// over `trace_pk`. `None` when no fragment is long enough or the substring is common: the
     /// caller then checks spans directly (and span subqueries become in-order `EXISTS`).
     fn fts_candidates<'a>(&self, fragments: impl IntoIterator<Item = &'a str>, params: &mut Params) -> Option<String> {
-        let Some(expression) = match_expression(fragments) else { return None };
+        let expression = match_expression(fragments)?;
         let tail = "SELECT trace_pk FROM spans WHERE span_pk > (SELECT indexed_up_to FROM ix.index_state)";
         match self.probe(&expression) {
             // Few: the probe's answer is the candidate set (the index is read once).

@@ -750,6 +750,8 @@ mod tests {
     /// the next write is held (the server's queue then fills and answers 429) until the index
     /// moves; nothing is lost either way.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // Holding the index still across the writes is the point of the test.
+    #[allow(clippy::await_holding_lock)]
     async fn writes_wait_while_the_index_trails_past_its_bound() {
         let store = SqliteStore::open_in_memory().expect("open");
         store.write_traces(vec![simple_trace(1, "0", 1, 5, 3)]).await.expect("first write");
