@@ -134,24 +134,9 @@ fn write_py_str(out: &mut String, s: &Bound<'_, PyString>) {
     with_str(s, |text| write_string(out, text, false));
 }
 
-/// Decimal text of an integer (no formatting machinery on the hot path).
+/// Decimal text of an integer (`itoa`: no formatting machinery on the hot path).
 pub fn push_i64(out: &mut String, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push('-');
-    }
-    // SAFETY: only ASCII digits were written.
-    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 fn write_int(out: &mut String, obj: &Bound<'_, PyAny>) {

@@ -276,23 +276,9 @@ fn push_list(out: &mut String, values: impl Iterator<Item = i64>) {
     }
 }
 
-/// Appends the decimal form of `value` (what `write!` does, without the formatting machinery).
+/// Appends the decimal form of `value` (`itoa`: no formatting machinery, one call per id).
 fn push_int(out: &mut String, value: i64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        out.push('-');
-    }
-    out.extend(buf[at..].iter().map(|&digit| char::from(digit)));
+    out.push_str(itoa::Buffer::new().format(value));
 }
 
 /// Hashes span ids (16 hex digits) for the parent lookup: the ids are random already, so a
